@@ -1,0 +1,9 @@
+"""Subcommands of `mifusion` (module: data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Registers this module's subcommands (none yet)."""

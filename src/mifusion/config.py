@@ -1,0 +1,296 @@
+"""Typed experiment configuration: frozen dataclasses and a strict YAML loader.
+
+Only ``build_*`` functions read these dataclasses; modules receive explicit arguments.
+
+Example:
+    >>> cfg = from_dict(ExperimentConfig, {"model": {"name": "tfn"}, "train": {"epochs": 3}})
+    >>> cfg.model.name, cfg.train.epochs, cfg.train.batch_size
+    ('tfn', 3, 32)
+    >>> apply_overrides(cfg, ["train.lr=0.01"]).train.lr
+    0.01
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar, Union
+
+import yaml
+
+from mifusion.errors import ConfigError
+
+MODALITIES: tuple[str, ...] = ("text", "audio", "vision")
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    """The built-in synthetic dataset, used when ``data.path`` is empty."""
+
+    like: Literal["mosi", "mosei", "sims"] = "mosi"
+    n: int = 600
+    seed: int = 0
+    aligned: bool = False
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the data comes from and how it is prepared."""
+
+    path: str | None = None
+    format: Literal["auto", "mmsa_pickle", "label_csv", "csd", "safe"] = "auto"
+    modalities: tuple[str, ...] = MODALITIES
+    standardize: bool = True
+    strict: bool = False
+    folds: str | None = None
+    max_text_tokens: int = 50
+    synth: SynthConfig = field(default_factory=SynthConfig)
+
+
+@dataclass(frozen=True)
+class TextEncoderConfig:
+    """Text encoder: a local transformers model directory/name, or a small randomly initialised BERT."""
+
+    pretrained: str | None = None
+    pooling: Literal["cls", "mean"] = "cls"
+    finetune: bool = True
+    hidden_size: int = 64
+    num_layers: int = 2
+    num_heads: int = 2
+    intermediate_size: int = 128
+
+
+@dataclass(frozen=True)
+class SequenceEncoderConfig:
+    """Encoder for frame sequences (audio, vision, precomputed text features)."""
+
+    kind: Literal["lstm", "gru", "transformer"] = "lstm"
+    hidden_dim: int = 16
+    output_dim: int = 16
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which fusion model to build, on which encoders; ``options`` go to the model's own options type."""
+
+    name: str = "mmim"
+    text: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    sequence: SequenceEncoderConfig = field(default_factory=SequenceEncoderConfig)
+    hidden_dim: int = 128
+    dropout: float = 0.1
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PenaltyConfig:
+    """A dependency penalty added to any model's loss: ``- weight * D(joint || product of marginals)``."""
+
+    estimator: str | None = None
+    scope: Literal["total_correlation", "pairwise"] = "total_correlation"
+    tap: Literal["unimodal", "fused"] = "unimodal"
+    weight: float = 0.1
+    warmup_epochs: int = 0
+    critic: Literal["joint", "separable"] = "joint"
+    critic_hidden: int = 128
+    critic_layers: int = 2
+    negatives: Literal["derangement", "all_pairs"] = "derangement"
+    critic_steps: int = 1
+    lr: float = 1e-3
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, selection and runtime settings for the one trainer."""
+
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 1e-3
+    text_lr: float = 5e-5
+    estimator_lr: float = 1e-3
+    weight_decay: float = 1e-4
+    optimizer: Literal["adam", "adamw"] = "adam"
+    clip_norm: float | None = 1.0
+    plateau_factor: float = 0.5
+    plateau_patience: int = 20
+    early_stopping_patience: int = 10
+    select_metric: str = "mae"
+    seeds: tuple[int, ...] = (1111,)
+    estimator_stage: Literal["efficient", "separate_pass"] = "efficient"
+    estimator_pass_fraction: float = 1.0
+    bucketing: bool = True
+    modality_dropout: float = 0.0
+    max_nonfinite_steps: int = 20
+    device: str = "auto"
+    precision: Literal["32", "bf16-mixed"] = "32"
+    num_threads: int | None = None
+    eval_batch_size: int = 128
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything one ``mifusion train`` run needs."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    penalty: PenaltyConfig = field(default_factory=PenaltyConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    search_space: Mapping[str, Any] = field(default_factory=dict)
+
+
+C = TypeVar("C")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """Checks ``value`` against the annotation ``tp`` and converts lists to tuples, ints to floats."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return value
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a mapping of fields, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin in (Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, where)
+            except ConfigError as err:
+                errors.append(str(err))
+        raise ConfigError(errors[0] if len(errors) == 1 else f"{where} has an invalid value {value!r}")
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if value not in choices:
+            raise ConfigError(f"{where} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+            value = [value] if not isinstance(value, str) else [v.strip() for v in value.split(",")]
+        (item,) = typing.get_args(tp)[:1]
+        return tuple(_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin in (Mapping, dict) or tp is dict:
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a mapping, got {value!r}")
+        return dict(value)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be an integer, got {value!r}")
+        return value
+    if tp in (bool, str):
+        if not isinstance(value, tp):
+            raise ConfigError(f"{where} must be a {_type_name(tp)}, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported config type {_type_name(tp)}")
+
+
+def from_dict(cls: type[C], data: Mapping[str, Any], where: str = "config") -> C:
+    """Builds dataclass ``cls`` from a mapping; unknown keys and wrong types raise ConfigError."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {where}.{unknown[0]}; valid keys of {where}: {', '.join(sorted(names))}"
+        )
+    kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain, YAML-serialisable dict of a config dataclass (tuples become lists)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    return plain(dataclasses.asdict(cfg))
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Splits ``"train.lr=1e-3"`` into (["train", "lr"], 0.001), parsing the value as YAML."""
+    if "=" not in text:
+        raise ConfigError(f"override {text!r} must look like section.key=value (for example train.lr=1e-3)")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = float(value) if any(c in value for c in ".eE") and not value.isalpha() else value
+    return key.strip().split("."), value
+
+
+def merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``update`` wins and mapping-valued 'options' keys merge too."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def apply_overrides(cfg: ExperimentConfig, overrides: Sequence[str]) -> ExperimentConfig:
+    """Returns a copy of ``cfg`` with ``section.key=value`` overrides applied and re-validated."""
+    data = to_dict(cfg)
+    for text in overrides:
+        path, value = parse_override(text)
+        nested: dict[str, Any] = {path[-1]: value}
+        for part in reversed(path[:-1]):
+            nested = {part: nested}
+        data = merge(data, nested)
+    return from_dict(ExperimentConfig, data)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Reads a YAML mapping, with a one-line error for missing or malformed files."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config ({err.strerror}); check the path") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: invalid YAML{line}; fix the syntax") from None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path}: a config must be a YAML mapping of sections (data, model, ...)")
+    return dict(data)
+
+
+def load(path: str | Path | None = None, overrides: Sequence[str] = ()) -> ExperimentConfig:
+    """Loads a YAML config (or the defaults when ``path`` is None) and applies overrides."""
+    data = read_yaml(path) if path is not None else {}
+    try:
+        cfg = from_dict(ExperimentConfig, data)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}" if path is not None else str(err)) from None
+    return apply_overrides(cfg, overrides)

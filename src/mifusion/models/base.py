@@ -1,0 +1,97 @@
+"""What every fusion model shares: the typed output, parameter groups, the data spec and the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from torch import Tensor, nn
+
+from mifusion.data.batch import MultimodalBatch
+from mifusion.estimators.base import EstimatorModule
+from mifusion.objectives import WeightedTerm
+from mifusion.registry import Registry
+
+
+@dataclass
+class ModelOutput:
+    """What a model's forward returns; the one trainer needs nothing else.
+
+    Attributes:
+        prediction: (B,) predicted sentiment score.
+        unimodal: modality -> (B, D_m) the per-modality vectors a dependency penalty taps by default.
+        fused: (B, D_f) the fused representation, or None.
+        terms: auxiliary objective terms with explicit weights (negative weight = maximised).
+        estimator_loss: loss minimised by the estimator parameters only (computed on detached inputs),
+            or None when the model has no estimator parameters.
+        diagnostics: detached scalars to log (estimates, norms, variances).
+    """
+
+    prediction: Tensor
+    unimodal: dict[str, Tensor] = field(default_factory=dict)
+    fused: Tensor | None = None
+    terms: dict[str, WeightedTerm] = field(default_factory=dict)
+    estimator_loss: Tensor | None = None
+    diagnostics: dict[str, Tensor] = field(default_factory=dict)
+
+
+class ParamGroups(NamedTuple):
+    """Disjoint parameter groups with their own optimisers or learning rates."""
+
+    text_encoder: list[nn.Parameter]
+    main: list[nn.Parameter]
+    estimator: list[nn.Parameter]
+
+
+class FusionModel(nn.Module):
+    """Base class of every model.
+
+    Subclasses set ``self.modalities`` and, when they hold a pretrained-style text encoder, assign it to
+    ``self.text_encoder``; estimator networks subclass :class:`EstimatorModule`. Parameter groups then
+    follow from module membership, never from name substrings.
+    """
+
+    modalities: tuple[str, ...] = ()
+    text_encoder: nn.Module | None = None
+
+    def forward(self, batch: MultimodalBatch) -> ModelOutput:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def param_groups(self) -> ParamGroups:
+        """Splits trainable parameters into text encoder / main / estimator groups (each exactly once)."""
+        estimator_ids = {
+            id(p)
+            for module in self.modules()
+            if isinstance(module, EstimatorModule)
+            for p in module.parameters()
+        }
+        text_ids = set()
+        if self.text_encoder is not None:
+            text_ids = {id(p) for p in self.text_encoder.parameters()} - estimator_ids
+        groups = ParamGroups([], [], [])
+        for p in self.parameters():
+            if not p.requires_grad:
+                continue
+            if id(p) in estimator_ids:
+                groups.estimator.append(p)
+            elif id(p) in text_ids:
+                groups.text_encoder.append(p)
+            else:
+                groups.main.append(p)
+        return groups
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its builder, its options dataclass and what data it needs."""
+
+    builder: Callable[..., FusionModel]
+    options_type: type | None = None
+    requires: frozenset[str] = frozenset()
+    needs_aligned: bool = False
+    summary: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+MODELS: Registry[ModelEntry] = Registry("model")
