@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from mifusion import __version__
 from mifusion.errors import MifusionError
 
-COMMAND_MODULES: tuple[str, ...] = ("data", "metrics", "estimators", "experiments", "listing")
+COMMAND_MODULES: tuple[str, ...] = ("data", "metrics", "estimators", "experiments", "sweep", "listing")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,9 +1,110 @@
-"""Subcommands of `mifusion` (module: data)."""
+"""``mifusion data``: synth, inspect and convert datasets (heavy imports stay inside the handlers)."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
+
+from mifusion.cli.common import add_command, print_json
+
+
+def _writer(dst: str, to: str | None) -> str:
+    if to is not None:
+        return to
+    return "mmsa" if Path(dst).suffix.lower() in (".pkl", ".pickle") else "safe"
+
+
+def _save(dataset: Any, dst: str, to: str | None) -> str:
+    from mifusion.data.io import save_mmsa_pickle, save_safe
+
+    kind = _writer(dst, to)
+    (save_mmsa_pickle if kind == "mmsa" else save_safe)(dataset, dst)
+    return kind
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from mifusion.data.synthetic import generate
+
+    dataset = generate(like=args.like, n=args.n, seed=args.seed, aligned=args.aligned, text_from=args.text_from)
+    kind = _save(dataset, args.out, args.to)
+    sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
+    print(f"wrote {args.out} ({kind}; {sizes}; modalities {', '.join(dataset.modalities)})")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from mifusion.data.io import load_dataset
+    from mifusion.data.summary import format_summary, summarize
+
+    info = summarize(load_dataset(args.path, args.format, strict=args.strict, folds=args.folds))
+    if args.json:
+        print_json(info)
+    else:
+        print(format_summary(info))
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from mifusion.data.io import load_dataset
+
+    dataset = load_dataset(args.src, args.format, strict=args.strict, folds=args.folds)
+    kind = _save(dataset, args.dst, args.to)
+    print(f"wrote {args.dst} ({kind})")
+    return 0
+
+
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", default="auto", choices=("auto", "mmsa", "label_csv", "safe", "csd"))
+    parser.add_argument("--strict", action="store_true", help="refuse non-finite features instead of zeroing")
+    parser.add_argument("--folds", help=".csd only: JSON or text file of video ids per split")
 
 
 def register(sub: Any) -> None:
-    """Registers this module's subcommands (none yet)."""
+    """Registers ``mifusion data synth|inspect|convert``."""
+    data = sub.add_parser("data", help="create, inspect and convert datasets", description="Dataset tools.")
+    data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    data.set_defaults(handler=lambda _args: data.print_help() or 0)
+
+    synth = add_command(
+        data_sub,
+        "synth",
+        "write a deterministic synthetic dataset with known structure",
+        "  mifusion data synth demo.pkl\n"
+        "  mifusion data synth mosei_like --like mosei --n 2000 --seed 1 --aligned\n"
+        "  mifusion data synth mosi_semi.pkl --text-from data/mosi_text/label.csv\n",
+        _synth,
+    )
+    synth.add_argument("out", help="output: .pkl = MMSA pickle, otherwise a safe-format directory")
+    synth.add_argument("--like", default="mosi", choices=("mosi", "mosei", "sims"))
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--n", type=int, default=None, help="number of samples (default: the real size)")
+    synth.add_argument("--aligned", action="store_true", help="one length per sample for all modalities")
+    synth.add_argument("--text-from", dest="text_from", help="label.csv whose transcripts/labels/folds to use")
+    synth.add_argument("--to", choices=("mmsa", "safe"), help="output format (default: from OUT's suffix)")
+
+    inspect = add_command(
+        data_sub,
+        "inspect",
+        "show format, splits, modalities, lengths, labels and problems of a dataset",
+        "  mifusion data inspect demo.pkl\n"
+        "  mifusion data inspect data/mosi_text/label.csv --json\n"
+        "  mifusion data inspect unaligned_50.pkl --strict\n",
+        _inspect,
+    )
+    inspect.add_argument("path", help=".pkl, label .csv, safe-format directory or .csd directory")
+    inspect.add_argument("--json", action="store_true", help="machine-readable output")
+    _source_options(inspect)
+
+    convert = add_command(
+        data_sub,
+        "convert",
+        "convert any readable dataset to the MMSA pickle layout or mifusion's safe format",
+        "  mifusion data convert unaligned_50.pkl mosi_safe\n"
+        "  mifusion data convert mosi_safe mosi.pkl --to mmsa\n",
+        _convert,
+    )
+    convert.add_argument("src")
+    convert.add_argument("dst", help="destination: .pkl = MMSA pickle, otherwise a safe-format directory")
+    convert.add_argument("--to", choices=("mmsa", "safe"), help="output format (default: from DST's suffix)")
+    _source_options(convert)

@@ -1,9 +1,167 @@
-"""Subcommands of `mifusion` (module: experiments)."""
+"""Subcommands ``train``, ``evaluate``, ``predict``, ``explain`` and ``compare`` (thin: parse, call)."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
+from pathlib import Path
 from typing import Any
+
+from mifusion.cli.common import add_command, print_json
+
+log = logging.getLogger(__name__)
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from mifusion.presets import resolve
+
+    overrides: list[str] = []
+    if args.data:
+        overrides.append(f"data.path={args.data}")
+    if args.model:
+        overrides.append(f"model.name={args.model}")
+    if args.penalty:
+        overrides.append(f"penalty.estimator={args.penalty}")
+    if args.modalities:
+        overrides.append(f"data.modalities=[{args.modalities}]")
+    if args.seeds:
+        overrides.append(f"train.seeds=[{','.join(str(s) for s in args.seeds)}]")
+    return resolve(args.preset, args.config, [*overrides, *args.set])
+
+
+def train(args: argparse.Namespace) -> int:
+    """Handler of ``mifusion train``."""
+    from datetime import datetime, timezone
+
+    from mifusion.config import load
+    from mifusion.evaluation.reports import experiment_table
+    from mifusion.training.runner import run_experiment
+
+    if args.quiet:
+        logging.getLogger("mifusion").setLevel(logging.WARNING)
+    if args.resume:
+        out = Path(args.resume)
+        if not (out / "config.yaml").exists():
+            from mifusion.errors import ConfigError
+
+            raise ConfigError(f"{out}: nothing to resume (no config.yaml); check the run directory")
+        cfg = load(out / "config.yaml", args.set)
+    else:
+        cfg = _config(args)
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out or f"runs/{cfg.model.name}-{stamp}")
+    result = run_experiment(
+        cfg, out, resume=bool(args.resume), checkpoint_every=args.checkpoint_every, progress=_progress(args)
+    )
+    print(f"Test metrics ({len(result.runs)} seed(s); checkpoint selected on validation):")
+    print(experiment_table(result, "test"))
+    print(f"run directory: {out}")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Handler of ``mifusion evaluate``."""
+    from mifusion.evaluation.commands import evaluate_run
+
+    report = evaluate_run(Path(args.run_dir), args.data, args.split, args.robustness)
+    if args.json:
+        print_json(report.data)
+    else:
+        print(report.text)
+    return 0
+
+
+def predict(args: argparse.Namespace) -> int:
+    """Handler of ``mifusion predict``."""
+    from mifusion.evaluation.commands import predict_file
+
+    count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split)
+    print(f"wrote {count} predictions to {args.out}")
+    return 0
+
+
+def explain(args: argparse.Namespace) -> int:
+    """Handler of ``mifusion explain``."""
+    from mifusion.evaluation.explain import explain_run
+
+    report = explain_run(Path(args.run_dir), args.data, args.top)
+    print(report)
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Handler of ``mifusion compare``."""
+    from mifusion.evaluation.compare import compare_runs
+
+    print(
+        compare_runs(
+            [Path(p) for p in args.run_dirs], Path(args.baseline) if args.baseline else None, args.split
+        )
+    )
+    return 0
 
 
 def register(sub: Any) -> None:
-    """Registers this module's subcommands (none yet)."""
+    """Registers train, evaluate, predict, explain and compare."""
+    p = add_command(
+        sub, "train", "Train a model (default: MMIM on the built-in synthetic data, about a minute on CPU).",
+        "  mifusion train\n"
+        "  mifusion train --preset mosi_mmim --data data/mosi.pkl --seeds 1111 1112 1113 --out runs/mmim\n"
+        "  mifusion train --preset synth_tfn --penalty jensen_shannon --set train.epochs=5\n"
+        "  mifusion train --resume runs/mmim",
+        train,
+    )  # fmt: skip
+    p.add_argument("--preset", help="a shipped preset (mifusion list presets); default: default")
+    p.add_argument("--config", help="a YAML config file instead of a preset")
+    p.add_argument("--data", help="dataset file or folder (sets data.path); none = synthetic data")
+    p.add_argument("--model", help="model name (sets model.name)")
+    p.add_argument("--penalty", help="dependency penalty estimator (sets penalty.estimator)")
+    p.add_argument("--modalities", help="comma-separated subset of text,audio,vision")
+    p.add_argument("--seeds", nargs="+", type=int, help="seeds to repeat the run with")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
+    p.add_argument("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument("--checkpoint-every", type=int, metavar="STEPS", help="also checkpoint every N steps")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or epoch logs")
+
+    p = add_command(
+        sub, "evaluate", "Metric table of a trained run on a split or file; --robustness for modality drops.",
+        "  mifusion evaluate runs/mmim\n  mifusion evaluate runs/mmim --data other.pkl --split test --json\n"
+        "  mifusion evaluate runs/mmim --robustness",
+        evaluate,
+    )  # fmt: skip
+    p.add_argument("run_dir")
+    p.add_argument("--data", help="dataset to evaluate on (default: the run's own data)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--robustness", action="store_true", help="drop modalities / add noise; table + plot")
+
+    p = add_command(
+        sub, "predict", "Write predictions of a trained run for a dataset as CSV (id, prediction, label).",
+        "  mifusion predict runs/mmim data/mosi.pkl --out predictions.csv", predict,
+    )  # fmt: skip
+    p.add_argument("run_dir")
+    p.add_argument("data")
+    p.add_argument("--out", required=True)
+    p.add_argument("--split", default="test")
+
+    p = add_command(
+        sub, "explain", "Consistency scores of a penalised run: most/least consistent samples, attribution.",
+        "  mifusion explain runs/tfn_js", explain,
+    )  # fmt: skip
+    p.add_argument("run_dir")
+    p.add_argument("--data", help="dataset (default: the run's own data)")
+    p.add_argument("--top", type=int, default=5, help="samples listed at each end")
+
+    p = add_command(
+        sub, "compare", "One table from several runs: mean ± std and paired differences to a baseline.",
+        "  mifusion compare runs/tfn runs/tfn_js --baseline runs/tfn", compare,
+    )  # fmt: skip
+    p.add_argument("run_dirs", nargs="+")
+    p.add_argument("--baseline")
+    p.add_argument("--split", default="test")

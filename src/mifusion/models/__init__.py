@@ -1,0 +1,20 @@
+"""Fusion models; importing this package registers every model in ``MODELS``."""
+
+from mifusion.models import ef_lstm, lf_dnn, lmf, mag_bert, misa, mmim, mult, tfn
+from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
+
+__all__ = [
+    "MODELS",
+    "FusionModel",
+    "ModelEntry",
+    "ModelOutput",
+    "ParamGroups",
+    "ef_lstm",
+    "lf_dnn",
+    "lmf",
+    "mag_bert",
+    "misa",
+    "mmim",
+    "mult",
+    "tfn",
+]

@@ -53,7 +53,17 @@ class FusionModel(nn.Module):
     """
 
     modalities: tuple[str, ...] = ()
-    text_encoder: nn.Module | None = None
+    text_encoder: nn.Module | None
+    unimodal_dims: dict[str, int]
+    """Sizes of the ``ModelOutput.unimodal`` vectors (set by every model; used to size penalty critics)."""
+    fused_dim: int
+    """Size of ``ModelOutput.fused``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # An instance attribute (not a class default): a class-level ``None`` would shadow the submodule
+        # that nn.Module registers when a subclass assigns ``self.text_encoder = encoder``.
+        self.text_encoder = None
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:  # pragma: no cover - interface
         raise NotImplementedError

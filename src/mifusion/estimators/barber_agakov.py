@@ -1,0 +1,157 @@
+"""Barber-Agakov bound with a Gaussian q(y|x) (Barber & Agakov, "The IM Algorithm", NeurIPS 2003).
+
+``I(X; Y) >= H(Y) + E[log q(y|x)]`` for any q; it is a bound only when H(Y) is exact. The estimator takes
+H(Y) from the ``entropy_y`` option (closed form, e.g. on ground-truth tasks); without it, H(Y) is the
+Gaussian entropy of the batch covariance of y (exact only for Gaussian Y, an over-estimate otherwise,
+reported as ``diagnostics["entropy"]``). For H(Y) from labels and a memory, see
+:mod:`mifusion.estimators.entropy` and :class:`mifusion.estimators.mmim.MMIMObjective`.
+
+q is a diagonal Gaussian whose mean and log-variance come from two MLPs on the (standardised) x. y is
+mapped by a detached per-feature affine standardisation (median/MAD) before q and the log-Jacobian is
+added back, so ``log q`` is the exact density of the raw y at any scale. The log-variance is softly
+bounded to ``+-LOG_VARIANCE_LIMIT`` in those standard units so identical rows cannot drive it to -inf.
+
+Example:
+    >>> import torch
+    >>> est = BarberAgakov(2, 1, hidden_dim=8, num_layers=1, entropy_y=1.4189)
+    >>> out = est(torch.randn(16, 2), torch.randn(16, 1))
+    >>> sorted(out.diagnostics)[:2]
+    ['entropy', 'log_likelihood']
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from mifusion.errors import ConfigError
+from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
+from mifusion.estimators.critic_estimator import check_choice, check_views, skipped_output
+from mifusion.estimators.critics import MAD_TO_STD, SCALE_FLOOR, STANDARDIZE, mlp, standardize
+from mifusion.estimators.functional import gaussian_entropy, gaussian_log_likelihood
+
+LOG_VARIANCE_LIMIT = 10.0
+"""Soft bound on q's log-variance (in the units q sees): sigma within [e^-5, e^5]."""
+COVARIANCE_EPS = 1e-4
+LIKELIHOODS = ("gaussian", "reference")
+
+
+class GaussianParams(NamedTuple):
+    """Mean and log-variance of a diagonal Gaussian, each (B, D)."""
+
+    mean: Tensor
+    log_variance: Tensor
+
+
+class GaussianConditional(nn.Module):
+    """q(y|x) = N(mean(x), diag(exp(log_variance(x)))) from two MLPs (MMIM's design: 1 hidden layer)."""
+
+    def __init__(self, x_dim: int, y_dim: int, *, hidden_dim: int = 128, num_layers: int = 2) -> None:
+        super().__init__()
+        self.mean = mlp(x_dim, hidden_dim, num_layers, y_dim)
+        self.log_variance = mlp(x_dim, hidden_dim, num_layers, y_dim)
+
+    def forward(self, x: Tensor) -> GaussianParams:
+        """(B, Dx) -> mean and log-variance (B, Dy), the latter softly bounded."""
+        raw = self.log_variance(x)
+        return GaussianParams(self.mean(x), LOG_VARIANCE_LIMIT * torch.tanh(raw / LOG_VARIANCE_LIMIT))
+
+
+def affine_standardize(y: Tensor) -> tuple[Tensor, Tensor]:
+    """Detached per-feature (y - median) / (1.4826 MAD); returns (standardised y, sum of log scales)."""
+    center = y.detach().median(dim=0, keepdim=True).values
+    scale = torch.clamp(
+        MAD_TO_STD * (y.detach() - center).abs().median(dim=0, keepdim=True).values, SCALE_FLOOR
+    )
+    return (y - center) / scale, torch.log(scale).sum()
+
+
+def batch_gaussian_entropy(y: Tensor, eps: float = COVARIANCE_EPS) -> Tensor:
+    """Gaussian entropy (nats) of the batch covariance of (B, D) y, regularised by eps * mean variance."""
+    centered = y - y.mean(0, keepdim=True)
+    cov = centered.T @ centered / max(y.shape[0] - 1, 1)
+    ridge = eps * torch.clamp(cov.diagonal().mean().detach(), min=SCALE_FLOOR)
+    return gaussian_entropy(cov + ridge * torch.eye(y.shape[1], device=y.device, dtype=y.dtype))
+
+
+class BarberAgakov(MIEstimator):
+    """Barber-Agakov lower bound ``H(Y) + E log q(y|x)``.
+
+    Args:
+        x_dim, y_dim: feature sizes.
+        hidden_dim, num_layers: size of q's two MLPs.
+        entropy_y: H(Y) in nats when known in closed form (then the estimate is a true lower bound).
+        likelihood: "gaussian" (the full log density, default) or MMIM's truncated "reference" form (parity only; not a density).
+        standardize: standardisation of x (see :mod:`mifusion.estimators.critics`).
+    """
+
+    bound = Bound.LOWER
+
+    def __init__(
+        self,
+        x_dim: int,
+        y_dim: int,
+        *,
+        hidden_dim: int = 128,
+        num_layers: int = 2,
+        critic: str = "joint",
+        negatives: str = "derangement",
+        entropy_y: float | None = None,
+        likelihood: str = "gaussian",
+        standardize: str = "robust",
+    ) -> None:
+        super().__init__()
+        check_choice("likelihood", likelihood, LIKELIHOODS)
+        check_choice("standardize", standardize, STANDARDIZE)
+        self.dims = (x_dim, y_dim)
+        self.entropy_y = entropy_y
+        self.likelihood = likelihood
+        self.standardize = standardize
+        self.q = GaussianConditional(x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers)
+
+    def log_likelihood(self, x: Tensor, y: Tensor) -> tuple[Tensor, GaussianParams]:
+        """(B,) log q(y|x) of the raw y, and q's parameters in standardised units."""
+        y_std, log_scale = affine_standardize(y)
+        params = self.q(standardize(x, self.standardize))
+        lld = gaussian_log_likelihood(y_std, params.mean, params.log_variance, self.likelihood)
+        return (lld - log_scale if self.likelihood == "gaussian" else lld), params
+
+    def pointwise(self, x: Tensor, y: Tensor) -> Tensor:
+        """(B,) log q(y|x) of each sample."""
+        check_views((x, y), self.dims, "BarberAgakov")
+        return self.log_likelihood(x, y)[0]
+
+    def forward(self, x: Tensor, y: Tensor) -> MIOutput:
+        """Estimate from (B, Dx) and (B, Dy) paired rows."""
+        check_views((x, y), self.dims, "BarberAgakov")
+        if x.shape[0] < 2:
+            return skipped_output((x, y))
+        lld, params = self.log_likelihood(x, y)
+        lld = lld.mean()
+        entropy = y.new_tensor(self.entropy_y) if self.entropy_y is not None else batch_gaussian_entropy(y)
+        diagnostics = {
+            "log_likelihood": lld.detach(),
+            "entropy": entropy.detach(),
+            "sigma_mean": torch.exp(0.5 * params.log_variance.detach()).mean(),
+        }
+        return MIOutput(entropy + lld, -lld, diagnostics)
+
+
+def _build(x_dim: int, y_dim: int, *more_dims: int, **options: Any) -> BarberAgakov:
+    if more_dims:
+        raise ConfigError("ba estimates I(X; Y) of two variables; use scope 'pairwise' for 3 modalities")
+    return BarberAgakov(x_dim, y_dim, **options)
+
+
+ESTIMATORS.add(
+    "ba",
+    EstimatorEntry(
+        _build,
+        Bound.LOWER,
+        "mi",
+        "Barber-Agakov with a Gaussian q(y|x); pass entropy_y for a true bound",
+        "Barber & Agakov, The IM Algorithm, NeurIPS 2003",
+    ),
+)

@@ -1,0 +1,140 @@
+"""Critics (statistics networks) and the input standardisation they see.
+
+A critic scores aligned rows of k variables: ``critic([z1, ..., zk]) -> (N,)``. The joint critic is an
+MLP on the concatenation (MINE, Belghazi et al., ICML 2018); the separable critic embeds each variable
+apart and scores a row by the sum of pairwise inner products of the embeddings, so a (B, B) score matrix
+of all pairs costs one matrix product (Oord et al., CPC, 2018).
+
+Standardisation (``standardize=``), with batch statistics that carry no gradient, so an encoder cannot
+change what the critic sees by rescaling its outputs:
+
+- ``"robust"`` (default): ``asinh((z - median) / (1.4826 MAD))`` per feature. Median and MAD survive
+  heavy tails (Cauchy), and asinh bounds what the critic sees; both are invertible per-variable maps, so
+  the mutual information is unchanged.
+- ``"batch"``: ``(z - mean) / std`` per feature.
+- ``"none"``: raw inputs.
+
+Example:
+    >>> import torch
+    >>> critic = JointCritic((3, 2), hidden_dim=8, num_layers=1)
+    >>> critic([torch.randn(5, 3), torch.randn(5, 2)]).shape
+    torch.Size([5])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+
+STANDARDIZE = ("robust", "batch", "none")
+MAD_TO_STD = 1.4826
+"""Scale that makes the median absolute deviation a consistent estimate of a Gaussian's std."""
+SCALE_FLOOR = 1e-6
+
+
+def standardize(z: Tensor, mode: str = "robust") -> Tensor:
+    """Per-feature standardisation of (B, D) with detached batch statistics (see module docstring)."""
+    if mode == "none":
+        return z
+    if mode == "robust":
+        center = z.detach().median(dim=0, keepdim=True).values  # (1, D)
+        mad = (z.detach() - center).abs().median(dim=0, keepdim=True).values
+        scale = torch.clamp(MAD_TO_STD * mad, min=SCALE_FLOOR)
+        return torch.asinh((z - center) / scale)
+    if mode == "batch":
+        center = z.detach().mean(dim=0, keepdim=True)
+        scale = torch.clamp(z.detach().std(dim=0, unbiased=False, keepdim=True), min=SCALE_FLOOR)
+        return (z - center) / scale
+    raise ValueError(f"unknown standardize mode {mode!r}; use one of {STANDARDIZE}")
+
+
+def mlp(
+    in_dim: int, hidden_dim: int, num_layers: int, out_dim: int, *, spectral_norm: bool = False
+) -> nn.Sequential:
+    """``num_layers`` hidden ReLU layers of ``hidden_dim`` units, then a linear output layer."""
+    layers: list[nn.Module] = []
+    width = in_dim
+    for _ in range(num_layers):
+        layers += [_linear(width, hidden_dim, spectral_norm), nn.ReLU()]
+        width = hidden_dim
+    layers.append(_linear(width, out_dim, spectral_norm))
+    return nn.Sequential(*layers)
+
+
+def _linear(in_dim: int, out_dim: int, spectral_norm: bool) -> nn.Module:
+    layer = nn.Linear(in_dim, out_dim)
+    return _spectral_norm(layer) if spectral_norm else layer
+
+
+class Critic(nn.Module):
+    """Scores aligned rows of k variables; ``pair_matrix`` scores all (x_i, y_j) pairs of two."""
+
+    dims: tuple[int, ...]
+
+    def forward(self, views: Sequence[Tensor]) -> Tensor:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def pair_matrix(self, x: Tensor, y: Tensor) -> Tensor:
+        """(B, B) scores ``T(x_i, y_j)``."""
+        b = x.shape[0]
+        rows = x.unsqueeze(1).expand(b, b, x.shape[1]).reshape(b * b, -1)
+        cols = y.unsqueeze(0).expand(b, b, y.shape[1]).reshape(b * b, -1)
+        return self([rows, cols]).reshape(b, b)
+
+
+class JointCritic(Critic):
+    """MLP on the concatenated variables: ``T(z1, ..., zk) = MLP([z1; ...; zk])``."""
+
+    def __init__(
+        self, dims: Sequence[int], *, hidden_dim: int = 128, num_layers: int = 2, spectral_norm: bool = False
+    ) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+        self.net = mlp(sum(self.dims), hidden_dim, num_layers, 1, spectral_norm=spectral_norm)
+
+    def forward(self, views: Sequence[Tensor]) -> Tensor:
+        """Scores (N,) of rows given as k tensors (N, D_i)."""
+        return self.net(torch.cat(list(views), dim=-1)).squeeze(-1)
+
+
+class SeparableCritic(Critic):
+    """``T(z1, ..., zk) = sum_{i<j} <g_i(z_i), g_j(z_j)> / sqrt(E)`` with one MLP g_i per variable."""
+
+    def __init__(
+        self, dims: Sequence[int], *, hidden_dim: int = 128, num_layers: int = 2, spectral_norm: bool = False
+    ) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+        self.embed_dim = hidden_dim
+        self.towers = nn.ModuleList(
+            mlp(d, hidden_dim, num_layers, hidden_dim, spectral_norm=spectral_norm) for d in self.dims
+        )
+
+    def forward(self, views: Sequence[Tensor]) -> Tensor:
+        """Scores (N,) of rows given as k tensors (N, D_i)."""
+        embedded = [tower(v) for tower, v in zip(self.towers, views)]  # k x (N, E)
+        score = torch.zeros_like(embedded[0][:, 0])
+        for i in range(len(embedded)):
+            for j in range(i + 1, len(embedded)):
+                score = score + (embedded[i] * embedded[j]).sum(-1)
+        return score / self.embed_dim**0.5
+
+    def pair_matrix(self, x: Tensor, y: Tensor) -> Tensor:
+        """(B, B) scores by one matrix product."""
+        gx, gy = self.towers[0](x), self.towers[1](y)  # (B, E)
+        return gx @ gy.T / self.embed_dim**0.5
+
+
+CRITICS = {"joint": JointCritic, "separable": SeparableCritic}
+
+
+def build_critic(
+    kind: str, dims: Sequence[int], *, hidden_dim: int = 128, num_layers: int = 2, spectral_norm: bool = False
+) -> Critic:
+    """A critic by name ("joint" or "separable")."""
+    if kind not in CRITICS:
+        raise ValueError(f"unknown critic {kind!r}; use one of {tuple(CRITICS)}")
+    return CRITICS[kind](dims, hidden_dim=hidden_dim, num_layers=num_layers, spectral_norm=spectral_norm)

@@ -1,0 +1,207 @@
+"""MMIM's hierarchical MI objective on any encoders (Han, Chen, Poria, "Improving Multimodal Fusion with
+Hierarchical Mutual Information Maximization for Multimodal Sentiment Analysis", EMNLP 2021).
+
+Lower level: a Barber-Agakov bound ``H(Y) + E log q(y|x)`` per modality pair (text->vision, text->audio by
+default). Upper level: CPC (InfoNCE) from the fused vector to every modality. The objective returns named
+terms with explicit weights (``nce``: +alpha, ``ba_<x>_<y>_lld`` and ``ba_<x>_<y>_entropy``: -beta) and
+``estimator_loss``, the q networks' negative log-likelihood on detached inputs (MMIM's stage 1 in
+efficient form: the terms are computed with q frozen, so one backward of
+``task + sum(w * v) + estimator_loss`` trains q only through its own loss).
+
+Soundness (default): H is the label-split Gaussian-mixture entropy of the *same* y that q models, with a
+ridge relative to the variance, and q's log-variance is softly bounded, so rescaling y cannot raise
+``H + E log q``. ``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead: H on an
+untrained tanh projection to D/4 dims, the truncated log-likelihood, H only once the batch index exceeds
+the memory size, memory 1.
+
+Example:
+    >>> import torch
+    >>> objective = MMIMObjective({"text": 8, "audio": 4, "vision": 4}, fused_dim=6)
+    >>> uni = {"text": torch.randn(8, 8), "audio": torch.randn(8, 4), "vision": torch.randn(8, 4)}
+    >>> out = objective(uni, torch.randn(8, 6), torch.tensor([1.0, -1.0] * 4))
+    >>> sorted(out.terms)
+    ['ba_text_audio_entropy', 'ba_text_audio_lld', 'ba_text_vision_entropy', 'ba_text_vision_lld', 'nce']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor, nn
+
+from mifusion.errors import ConfigError, ShapeError
+from mifusion.estimators.barber_agakov import LIKELIHOODS, GaussianConditional
+from mifusion.estimators.base import EstimatorModule
+from mifusion.estimators.entropy import LabelSplitEntropy
+from mifusion.estimators.functional import gaussian_log_likelihood
+from mifusion.estimators.infonce import InfoNCE
+from mifusion.estimators.penalty import frozen, ordered_modalities
+from mifusion.objectives import WeightedTerm
+
+
+@dataclass
+class MMIMOutput:
+    """Named weighted terms, the q networks' own loss, and detached diagnostics."""
+
+    terms: dict[str, WeightedTerm]
+    estimator_loss: Tensor
+    diagnostics: dict[str, Tensor] = field(default_factory=dict)
+
+
+class PairLikelihood(EstimatorModule):
+    """q(y|x) of one modality pair (an estimator-group module: trained only by ``estimator_loss``)."""
+
+    def __init__(self, x_dim: int, y_dim: int, hidden_dim: int, num_layers: int, likelihood: str) -> None:
+        super().__init__()
+        self.q = GaussianConditional(x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers)
+        self.likelihood = likelihood
+
+    def forward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean log q(y|x) over (B, Dx), (B, Dy) rows, and q's mean sigma."""
+        params = self.q(x)
+        lld = gaussian_log_likelihood(y, params.mean, params.log_variance, self.likelihood).mean()
+        return lld, torch.exp(0.5 * params.log_variance).mean()
+
+
+class MMIMObjective(nn.Module):
+    """BA pair bounds with entropy memory plus CPC from the fused vector, as weighted terms.
+
+    Args:
+        dims: modality -> unimodal vector size.
+        fused_dim: size of the fused vector.
+        pairs: (x, y) modality pairs of the BA bounds.
+        alpha: weight of ``nce``; beta: the BA terms enter with ``-beta``.
+        likelihood: "gaussian" (full log density) or "reference" (MMIM's truncated form).
+        entropy_memory: number of earlier batches in the entropy's memory.
+        parity: reproduce the reference's entropy behaviour (requires ``likelihood="reference"``).
+        cpc_scores: "cosine" (reference) or "dot"; cpc_temperature: their temperature.
+        q_hidden_dim: hidden size of q's MLPs (None: y's size, as in the reference); q_layers: depth.
+        entropy_eps: relative ridge of the covariances; min_group_samples: smaller label groups are left out.
+    """
+
+    def __init__(
+        self,
+        dims: Mapping[str, int],
+        fused_dim: int,
+        *,
+        pairs: Sequence[tuple[str, str]] = (("text", "vision"), ("text", "audio")),
+        alpha: float = 0.1,
+        beta: float = 0.1,
+        likelihood: str = "gaussian",
+        entropy_memory: int = 1,
+        parity: bool = False,
+        cpc_scores: str = "cosine",
+        cpc_temperature: float = 1.0,
+        q_hidden_dim: int | None = None,
+        q_layers: int = 1,
+        entropy_eps: float = 1e-3,
+        min_group_samples: int = 2,
+    ) -> None:
+        super().__init__()
+        if likelihood not in LIKELIHOODS:
+            raise ConfigError(f"unknown likelihood {likelihood!r}; choose one of: {', '.join(LIKELIHOODS)}")
+        if parity and likelihood != "reference":
+            raise ConfigError("parity=True reproduces the reference and needs likelihood='reference'")
+        self.dims = {m: int(dims[m]) for m in ordered_modalities(dims)}
+        for x, y in pairs:
+            if x not in self.dims or y not in self.dims:
+                raise ConfigError(f"pair ({x!r}, {y!r}) names a modality not in dims {list(self.dims)}")
+        self.pairs = [(x, y) for x, y in pairs]
+        self.fused_dim, self.alpha, self.beta, self.parity = fused_dim, alpha, beta, parity
+        self.entropy_memory = entropy_memory
+        self.likelihoods = nn.ModuleDict()
+        self.entropies = nn.ModuleDict()
+        self.projections = nn.ModuleDict()
+        for x, y in self.pairs:
+            name = f"{x}_{y}"
+            hidden = q_hidden_dim or self.dims[y]
+            self.likelihoods[name] = PairLikelihood(self.dims[x], self.dims[y], hidden, q_layers, likelihood)
+            self.entropies[name] = LabelSplitEntropy(
+                memory_size=entropy_memory,
+                form="reference" if parity else "gaussian",
+                eps=entropy_eps,
+                min_group_samples=min_group_samples,
+            )
+            if parity:  # the reference's tanh(Linear(y, y/4)) projection, never trained
+                projection = nn.Linear(self.dims[y], max(self.dims[y] // 4, 1)).requires_grad_(False)
+                self.projections[name] = projection
+        self.cpc = nn.ModuleDict(
+            {
+                m: InfoNCE(
+                    fused_dim,
+                    d,
+                    critic="predictor",
+                    num_layers=0,
+                    scores=cpc_scores,
+                    temperature=cpc_temperature,
+                    standardize="none",
+                )
+                for m, d in self.dims.items()
+            }
+        )
+        self.batch_index: Tensor
+        self.register_buffer("batch_index", torch.zeros((), dtype=torch.long))
+
+    def new_epoch(self) -> None:
+        """Resets the batch index (parity: H enters once it exceeds the memory size) and the memories."""
+        self.batch_index.zero_()
+        for entropy in self.entropies.values():
+            entropy.reset_memory()  # type: ignore[operator]
+
+    def _check(self, unimodal: Mapping[str, Tensor], fused: Tensor, labels: Tensor) -> int:
+        if fused.dim() != 2 or fused.shape[1] != self.fused_dim:
+            raise ShapeError(f"fused has shape {tuple(fused.shape)}; expected (batch, {self.fused_dim})")
+        batch = fused.shape[0]
+        for m, size in self.dims.items():
+            if m not in unimodal:
+                raise ShapeError(f"unimodal lacks {m!r}; pass every modality of dims {list(self.dims)}")
+            if unimodal[m].shape != (batch, size):
+                raise ShapeError(
+                    f'unimodal["{m}"] has shape {tuple(unimodal[m].shape)}; expected ({batch}, {size})'
+                )
+        if labels.reshape(-1).shape[0] != batch:
+            raise ShapeError(f"labels has shape {tuple(labels.shape)}; expected ({batch},)")
+        return batch
+
+    def forward(self, unimodal: Mapping[str, Tensor], fused: Tensor, labels: Tensor) -> MMIMOutput:
+        """Terms from modality -> (B, D_m) vectors, (B, D_f) fused vector and (B,) labels."""
+        batch = self._check(unimodal, fused, labels)
+        labels = labels.reshape(-1).detach()
+        terms: dict[str, WeightedTerm] = {}
+        diagnostics: dict[str, Tensor] = {}
+        nce = fused.new_zeros(())
+        for m, cpc in self.cpc.items():
+            out = cpc(fused, unimodal[m])
+            nce = nce + (math.log(max(batch, 1)) - out.estimate)
+            diagnostics[f"nce/{m}"] = out.estimate.detach()
+        terms["nce"] = WeightedTerm(nce, self.alpha)
+        estimator_loss = fused.new_zeros(())
+        use_entropy = not self.parity or int(self.batch_index) > self.entropy_memory
+        for x, y in self.pairs:
+            name = f"{x}_{y}"
+            pair = self.likelihoods[name]
+            with frozen(pair):
+                lld, sigma = pair(unimodal[x], unimodal[y])
+            own_lld, _ = pair(unimodal[x].detach(), unimodal[y].detach())
+            estimator_loss = estimator_loss - own_lld
+            terms[f"ba_{name}_lld"] = WeightedTerm(lld, -self.beta)
+            target = unimodal[y]
+            if self.parity:
+                target = torch.tanh(self.projections[name](target))
+            entropy = self.entropies[name](target, labels) if use_entropy else None
+            value = entropy.value if entropy is not None and not entropy.skipped else lld.new_zeros(())
+            terms[f"ba_{name}_entropy"] = WeightedTerm(value, -self.beta)
+            diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach()
+        for m in self.dims:
+            diagnostics[f"norm/{m}"] = unimodal[m].detach().norm(dim=-1).mean()
+        diagnostics["norm/fused"] = fused.detach().norm(dim=-1).mean()
+        skipped = [e.skipped_count for e in self.entropies.values() if isinstance(e, LabelSplitEntropy)]
+        diagnostics["entropy_skipped"] = (
+            torch.stack(skipped).sum().float() if skipped else fused.new_zeros(())
+        )
+        if self.training:
+            self.batch_index += 1
+        return MMIMOutput(terms, estimator_loss, diagnostics)

@@ -1,0 +1,114 @@
+"""A trained run loaded back from its directory: predictions and consistency scores on new data.
+
+Example (after ``mifusion train --out runs/demo``)::
+
+    run = load_run("runs/demo")
+    predictions = run.predict(dataset)        # (N,) for dataset["test"]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mifusion.config import ExperimentConfig, load
+from mifusion.data.batch import MultimodalBatch
+from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.spec import DataSpec
+from mifusion.errors import ConfigError, DataError
+from mifusion.evaluation.evaluate import SplitPredictions, predict_split
+from mifusion.models.base import FusionModel
+from mifusion.training.checkpoint import load_checkpoint
+from mifusion.training.pipeline import prepare
+from mifusion.training.run_dir import read_spec
+
+
+def seed_dir(run_dir: Path) -> Path:
+    """The directory holding ``best.pt``: ``run_dir`` itself or its first ``seed_*`` folder."""
+    if (run_dir / "best.pt").exists():
+        return run_dir
+    seeds = sorted(p for p in run_dir.glob("seed_*") if (p / "best.pt").exists())
+    if not seeds:
+        raise DataError(f"{run_dir}: no trained run here (no best.pt); train with 'mifusion train --out DIR'")
+    return seeds[0]
+
+
+@dataclass
+class TrainedRun:
+    """A model restored from its run directory with everything needed to prepare new data."""
+
+    run_dir: Path
+    cfg: ExperimentConfig
+    spec: DataSpec
+    model: FusionModel
+    stats: Any
+    device: torch.device
+
+    def prepare(self, dataset: MultimodalDataset) -> MultimodalDataset:
+        """Selects modalities, tokenises and standardises ``dataset`` with the run's training stats."""
+        return prepare(dataset, self.cfg, stats=self.stats).dataset
+
+    def predict_split(self, split: SplitData, transform: Any = None) -> SplitPredictions:
+        """Predictions for an already prepared split (``transform`` edits each batch)."""
+        return predict_split(
+            self.model, split, self.spec.modalities, self.cfg.train.eval_batch_size, self.device, transform
+        )
+
+    def predict(self, data: MultimodalDataset | MultimodalBatch, split: str = "test") -> np.ndarray:
+        """(N,) predictions for ``data[split]`` (prepared here) or for one prepared batch."""
+        if isinstance(data, MultimodalBatch):
+            self.model.eval()
+            with torch.no_grad():
+                return self.model(data.to(self.device)).prediction.reshape(-1).cpu().numpy()
+        return self.predict_split(self.prepare(data)[split]).prediction
+
+    def consistency_scores(self, batch: MultimodalBatch) -> np.ndarray:
+        """(B,) the dependency penalty's pointwise score per sample (higher = more consistent)."""
+        self.model.eval()
+        with torch.no_grad():
+            return _pointwise(self.model, batch.to(self.device), self.run_dir).reshape(-1).float().cpu().numpy()
+
+
+def _pointwise(model: FusionModel, batch: MultimodalBatch, run_dir: Path) -> torch.Tensor:
+    """The model's own ``pointwise_scores`` or, for a penalised model, its penalty's on tapped reps."""
+    own = getattr(model, "pointwise_scores", None)
+    if own is not None:
+        return own(batch)
+    penalty = getattr(model, "penalty", None)
+    if penalty is None or not hasattr(penalty, "pointwise_scores"):
+        raise ConfigError(
+            f"{run_dir}: this model has no dependency penalty to score with; train with --penalty ESTIMATOR"
+        )
+    out = model.model(batch)  # type: ignore[operator]
+    reps = {m: out.unimodal[m] for m in model.unimodal_dims}  # type: ignore[attr-defined]
+    if getattr(model, "tap", "unimodal") == "fused":
+        reps = {"fused": out.fused, **reps}
+    return penalty.pointwise_scores(reps)
+
+
+def load_run(run_dir: str | Path, device: str | None = None) -> TrainedRun:
+    """Restores the best checkpoint of ``run_dir`` (a seed folder or an experiment folder)."""
+    from mifusion.training.runner import resolve_device
+
+    folder = seed_dir(Path(run_dir))
+    cfg = load(folder / "config.yaml")
+    spec = read_spec(folder)
+    stats = None
+    stats_path = folder / "feature_stats.json"
+    if stats_path.exists():
+        import json
+
+        from mifusion.data.statistics import FeatureStats
+
+        stats = FeatureStats.from_dict(json.loads(stats_path.read_text(encoding="utf-8")))
+    from mifusion.models.build import build_model
+
+    model = build_model(cfg.model, cfg.penalty, spec)
+    model.load_state_dict(load_checkpoint(folder / "best.pt")["model"])
+    target = resolve_device(device or cfg.train.device)
+    model.to(target).eval()
+    return TrainedRun(folder, cfg, spec, model, stats, target)

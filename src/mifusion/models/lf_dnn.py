@@ -1,0 +1,70 @@
+"""LF-DNN: late fusion of per-modality encodings through an MLP head (REFERENCE 1.3).
+
+Each modality is encoded separately, passed through its own small network, concatenated and regressed.
+On ``{text}`` alone this is "the text-only model": a text encoder with an MLP head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from mifusion.config import ModelConfig
+from mifusion.data.batch import MultimodalBatch
+from mifusion.data.spec import DataSpec
+from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
+from mifusion.models.common import ModalityEncoders, mlp, zero_absent
+
+
+@dataclass(frozen=True)
+class LFDNNOptions:
+    """LF-DNN options: width of each modality's post-encoder network."""
+
+    unimodal_dim: int = 32
+
+
+class LFDNN(FusionModel):
+    """Late-fusion DNN (e.g. Williams et al. 2018, as in MMSA's LF_DNN baseline).
+
+    Example:
+        >>> from mifusion.models.testing import tiny_spec, tiny_batch
+        >>> model = build_lf_dnn(ModelConfig(name="lf_dnn"), tiny_spec(), LFDNNOptions())
+        >>> model(tiny_batch(tiny_spec(), 2)).prediction.shape
+        torch.Size([2])
+    """
+
+    def __init__(self, encoders: ModalityEncoders, unimodal_dim: int, hidden_dim: int, dropout: float) -> None:
+        super().__init__()
+        self.modalities = encoders.modalities
+        self.encoders = encoders
+        self.text_encoder = encoders.text_encoder
+        self.subnets = nn.ModuleDict(
+            {
+                m: nn.Sequential(nn.Linear(d, unimodal_dim), nn.ReLU(), nn.Dropout(dropout))
+                for m, d in encoders.output_dims.items()
+            }
+        )
+        self.unimodal_dims = dict.fromkeys(self.modalities, unimodal_dim)
+        self.fused_dim = unimodal_dim * len(self.modalities)
+        self.head = mlp([self.fused_dim, hidden_dim, 1], dropout)
+
+    def forward(self, batch: MultimodalBatch) -> ModelOutput:
+        """Batch -> prediction (B,), unimodal (B, unimodal_dim) per modality, fused (B, M*unimodal_dim)."""
+        encoded = self.encoders(batch)
+        unimodal = {m: zero_absent(batch, m, self.subnets[m](encoded[m].pooled)) for m in self.modalities}
+        fused = torch.cat([unimodal[m] for m in self.modalities], dim=-1)  # (B, M*U)
+        return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
+
+
+def build_lf_dnn(cfg: ModelConfig, spec: DataSpec, options: LFDNNOptions) -> LFDNN:
+    """Builds LF-DNN on the spec's modalities."""
+    encoders = ModalityEncoders(spec, cfg)
+    return LFDNN(encoders, options.unimodal_dim, cfg.hidden_dim, cfg.dropout)
+
+
+MODELS.add(
+    "lf_dnn",
+    ModelEntry(build_lf_dnn, LFDNNOptions, summary="late fusion: per-modality encoders, concat, MLP head"),
+)

@@ -1,0 +1,132 @@
+"""MMIM: hierarchical mutual-information maximisation (Han, Chen, Poria, EMNLP 2021; REFERENCE 1.1).
+
+Text [CLS] -> t; audio and vision: one-layer LSTM (hidden 16) read at the true last step -> Linear 16.
+Fusion: concat -> Dropout -> Linear(., 128) -> tanh -> Linear(128, 128) -> tanh = z -> Linear(128, 1).
+The objective (:class:`mifusion.estimators.mmim.MMIMObjective`) adds CPC terms from z to each modality and
+Barber-Agakov bounds between modality pairs; its q-networks train on ``estimator_loss``. The model declares
+MMIM's two-stage schedule (``two_stage``; ``stage1_fraction`` 0.5 is the MOSEI half stage) for the trainer.
+
+Parity: ``parity: true`` reproduces the reference code (truncated likelihood, untrained entropy
+projection, Xavier-normal init of every non-pretrained weight matrix); two named LSTM variants:
+``lstm: unidirectional`` (the official code) and ``lstm: bidirectional`` (MMSA's port).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import torch
+from torch import nn
+
+from mifusion.config import ModelConfig
+from mifusion.data.batch import MultimodalBatch
+from mifusion.data.spec import DataSpec
+from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
+from mifusion.models.common import ModalityEncoders
+
+
+@dataclass(frozen=True)
+class MMIMOptions:
+    """MMIM options (defaults: REFERENCE 1.1 with the reference code's flaws fixed)."""
+
+    fusion_dim: int = 128
+    alpha: float = 0.1
+    beta: float = 0.1
+    pairs: tuple[tuple[str, str], ...] = (("text", "vision"), ("text", "audio"))
+    likelihood: Literal["gaussian", "reference"] = "gaussian"
+    entropy_memory: int = 1
+    parity: bool = False
+    lstm: Literal["config", "unidirectional", "bidirectional"] = "config"
+    stage1_fraction: float = 1.0
+
+
+class MMIM(FusionModel):
+    """MultiModal InfoMax.
+
+    Example:
+        >>> from mifusion.models.testing import tiny_spec, tiny_batch
+        >>> from mifusion.config import TextEncoderConfig
+        >>> cfg = ModelConfig(text=TextEncoderConfig(hidden_size=8, intermediate_size=16))
+        >>> model = build_mmim(cfg, tiny_spec(), MMIMOptions(fusion_dim=8))
+        >>> out = model(tiny_batch(tiny_spec(), 4))
+        >>> tuple(out.fused.shape), out.estimator_loss is not None
+        ((4, 8), True)
+    """
+
+    two_stage = True
+
+    def __init__(self, encoders: ModalityEncoders, options: MMIMOptions, dropout: float) -> None:
+        from mifusion.estimators.mmim import MMIMObjective
+
+        super().__init__()
+        self.modalities = encoders.modalities
+        self.encoders = encoders
+        self.text_encoder = encoders.text_encoder
+        self.stage1_fraction = options.stage1_fraction
+        self.unimodal_dims = dict(encoders.output_dims)
+        self.fused_dim = options.fusion_dim
+        total = sum(self.unimodal_dims.values())
+        self.fusion = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(total, options.fusion_dim),
+            nn.Tanh(),
+            nn.Linear(options.fusion_dim, options.fusion_dim),
+            nn.Tanh(),
+        )
+        self.head = nn.Linear(options.fusion_dim, 1)
+        pairs = tuple(p for p in options.pairs if p[0] in self.modalities and p[1] in self.modalities)
+        self.objective = MMIMObjective(
+            self.unimodal_dims,
+            options.fusion_dim,
+            pairs=pairs,
+            alpha=options.alpha,
+            beta=options.beta,
+            likelihood="reference" if options.parity else options.likelihood,
+            entropy_memory=options.entropy_memory,
+            parity=options.parity,
+        )
+        if options.parity:
+            xavier_normal_init(self, exclude=self.text_encoder)
+
+    def forward(self, batch: MultimodalBatch) -> ModelOutput:
+        """Batch -> prediction (B,), unimodal t/a/v, fused z (B, fusion_dim), CPC and BA terms."""
+        encoded = self.encoders(batch)
+        unimodal = {m: encoded[m].pooled for m in self.modalities}
+        fused = self.fusion(torch.cat([unimodal[m] for m in self.modalities], dim=-1))  # (B, 128)
+        objective = self.objective(unimodal, fused, batch.labels)
+        return ModelOutput(
+            self.head(fused).squeeze(-1),
+            unimodal,
+            fused,
+            dict(objective.terms),
+            objective.estimator_loss,
+            dict(objective.diagnostics),
+        )
+
+
+def xavier_normal_init(module: nn.Module, exclude: nn.Module | None = None) -> None:
+    """Xavier-normal init of every weight matrix outside ``exclude`` (the reference's init)."""
+    skip = {id(p) for p in exclude.parameters()} if exclude is not None else set()
+    for name, p in module.named_parameters():
+        if id(p) not in skip and p.dim() >= 2 and "weight" in name.rsplit(".", 1)[-1]:
+            nn.init.xavier_normal_(p)
+
+
+def build_mmim(cfg: ModelConfig, spec: DataSpec, options: MMIMOptions) -> MMIM:
+    """Builds MMIM on the spec's modalities (LSTM direction from ``options.lstm`` when not 'config')."""
+    sequence = cfg.sequence
+    if options.lstm != "config":
+        sequence = replace(sequence, bidirectional=options.lstm == "bidirectional")
+    return MMIM(ModalityEncoders(spec, cfg, sequence_cfg=sequence), options, cfg.dropout)
+
+
+MODELS.add(
+    "mmim",
+    ModelEntry(
+        build_mmim,
+        MMIMOptions,
+        summary="MMIM: hierarchical MI maximisation, BA + CPC, two-stage (Han 2021)",
+        extras={"two_stage": True},
+    ),
+)

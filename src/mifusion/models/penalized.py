@@ -1,0 +1,84 @@
+"""Any model plus a dependency penalty (Colombo et al., EMNLP 2021; REFERENCE 1.2), model-agnostic.
+
+The penalty taps the model's declared ``unimodal`` vectors (default) or, with ``tap="fused"``, the fused
+vector together with the unimodal ones (the dependency between the fusion and each modality). Its term is
+added as ``penalty``; its critic loss (on detached inputs) is added to ``estimator_loss``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mifusion.data.batch import MultimodalBatch
+from mifusion.estimators.base import EstimatorModule
+from mifusion.models.base import FusionModel, ModelOutput
+from mifusion.objectives import WeightedTerm
+
+
+def tapped_dims(model: FusionModel, tap: str) -> dict[str, int]:
+    """Sizes of the representations the penalty reads from ``model``."""
+    dims = dict(model.unimodal_dims)
+    return {"fused": model.fused_dim, **dims} if tap == "fused" else dims
+
+
+class PenalizedModel(FusionModel):
+    """Wraps ``model`` and adds ``penalty``'s term, estimate and critic loss to its output.
+
+    Args:
+        model: any registered FusionModel.
+        penalty: a :class:`mifusion.estimators.penalty.DependencyPenalty` built for ``tapped_dims``.
+        tap: "unimodal" or "fused".
+        warmup_epochs: the penalty weight ramps linearly from 0 over this many epochs (``set_epoch``).
+    """
+
+    def __init__(self, model: FusionModel, penalty: EstimatorModule, tap: str = "unimodal", warmup_epochs: int = 0):
+        super().__init__()
+        self.model = model
+        self.penalty = penalty
+        self.tap = tap
+        self.warmup_epochs = warmup_epochs
+        self.epoch = 0
+        self.modalities = model.modalities
+        self.text_encoder = model.text_encoder
+        self.unimodal_dims = dict(model.unimodal_dims)
+        self.fused_dim = model.fused_dim
+        self.two_stage = bool(getattr(model, "two_stage", False))
+        self.stage1_fraction = float(getattr(model, "stage1_fraction", 1.0))
+
+    def set_epoch(self, epoch: int) -> None:
+        """Tells the wrapper the current (0-based) epoch, for the warm-up."""
+        self.epoch = epoch
+
+    def scale(self) -> float:
+        """Warm-up factor of the penalty weight in [0, 1]."""
+        if self.warmup_epochs <= 0:
+            return 1.0
+        return min(1.0, self.epoch / self.warmup_epochs)
+
+    def forward(self, batch: MultimodalBatch) -> ModelOutput:
+        """Runs the model, then the penalty on the tapped representations."""
+        out = self.model(batch)
+        reps = {m: out.unimodal[m] for m in self.unimodal_dims}
+        available = {m: batch.present[m] for m in reps if m in batch.present}
+        if self.tap == "fused":
+            assert out.fused is not None, "tap='fused' needs a model with a fused vector"
+            reps = {"fused": out.fused, **reps}
+            available["fused"] = torch.ones_like(out.prediction, dtype=torch.bool)
+        result: Any = self.penalty(reps, available)
+        terms = dict(out.terms)
+        term: Tensor | WeightedTerm = result.term
+        if isinstance(term, WeightedTerm):
+            terms["penalty"] = WeightedTerm(term.value, term.weight * self.scale())
+        else:
+            terms["penalty"] = WeightedTerm(term, self.scale())
+        diagnostics = dict(out.diagnostics)
+        diagnostics["penalty_estimate"] = result.estimate.detach()
+        for name, value in dict(getattr(result, "diagnostics", {}) or {}).items():
+            diagnostics[f"penalty/{name}"] = torch.as_tensor(value).detach()
+        estimator_loss = result.critic_loss
+        if out.estimator_loss is not None:
+            estimator_loss = out.estimator_loss + estimator_loss
+        return ModelOutput(out.prediction, out.unimodal, out.fused, terms, estimator_loss, diagnostics)

@@ -1,0 +1,51 @@
+"""Atomic checkpoints that load with ``torch.load(weights_only=True)``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mifusion.errors import DataError
+
+
+def atomic_write_bytes(path: Path, write: Any) -> None:
+    """Calls ``write(file_object)`` on a temp file in ``path``'s folder, then renames it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Writes ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Saves ``state`` (tensors, dicts, lists, numbers, strings) atomically."""
+    atomic_write_bytes(path, lambda handle: torch.save(state, handle))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Loads a checkpoint on CPU with ``weights_only=True``; DataError when missing or corrupt."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise DataError(f"{path}: checkpoint not found; train the run first") from None
+    except Exception as err:
+        raise DataError(f"{path}: cannot read checkpoint ({type(err).__name__}); retrain the run") from None
+    if not isinstance(state, dict):
+        raise DataError(f"{path}: not a mifusion checkpoint")
+    return state

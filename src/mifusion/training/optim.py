@@ -1,0 +1,71 @@
+"""Optimisers from a model's parameter groups: main + text encoder (own lr), estimators (own optimiser)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from mifusion.config import TrainConfig
+from mifusion.models.base import FusionModel
+
+
+@dataclass
+class Optimizers:
+    """The optimisers of one run.
+
+    Attributes:
+        main: steps the main network (lr ``train.lr``) and the text encoder (lr ``train.text_lr``).
+        estimator: steps estimator parameters only (lr ``train.estimator_lr``), or None.
+        scheduler: ReduceLROnPlateau on validation loss, over ``main``.
+        main_params: parameters the task loss back-propagates into (main + text encoder).
+        estimator_params: parameters updated only from ``ModelOutput.estimator_loss``.
+    """
+
+    main: torch.optim.Optimizer
+    estimator: torch.optim.Optimizer | None
+    scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau
+    main_params: list[torch.nn.Parameter]
+    estimator_params: list[torch.nn.Parameter]
+
+    def state_dict(self) -> dict[str, object]:
+        """Everything needed to resume."""
+        return {
+            "main": self.main.state_dict(),
+            "estimator": None if self.estimator is None else self.estimator.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Inverse of :meth:`state_dict`."""
+        self.main.load_state_dict(state["main"])  # type: ignore[arg-type]
+        if self.estimator is not None and state.get("estimator") is not None:
+            self.estimator.load_state_dict(state["estimator"])  # type: ignore[arg-type]
+        self.scheduler.load_state_dict(state["scheduler"])  # type: ignore[arg-type]
+
+
+def _optimizer(name: str, groups: list[dict[str, object]], weight_decay: float) -> torch.optim.Optimizer:
+    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    return cls(groups, weight_decay=weight_decay)  # type: ignore[arg-type]
+
+
+def build_optimizers(model: FusionModel, cfg: TrainConfig) -> Optimizers:
+    """Builds the optimisers and scheduler from ``model.param_groups()``."""
+    groups = model.param_groups()
+    main_groups: list[dict[str, object]] = [{"params": groups.main, "lr": cfg.lr, "name": "main"}]
+    if groups.text_encoder:
+        main_groups.append({"params": groups.text_encoder, "lr": cfg.text_lr, "name": "text_encoder"})
+    main = _optimizer(cfg.optimizer, main_groups, cfg.weight_decay)
+    estimator = None
+    if groups.estimator:
+        estimator = _optimizer(
+            cfg.optimizer,
+            [{"params": groups.estimator, "lr": cfg.estimator_lr, "name": "estimator"}],
+            cfg.weight_decay,
+        )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        main, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience
+    )
+    return Optimizers(
+        main, estimator, scheduler, [*groups.main, *groups.text_encoder], list(groups.estimator)
+    )

@@ -1,0 +1,96 @@
+"""The run directory: resolved config, data spec, feature stats, per-epoch metrics CSV, TensorBoard.
+
+Layout of one seed's directory::
+
+    config.yaml  spec.json  feature_stats.json  metrics.csv  tensorboard/  best.pt  last.pt
+    results.json  results.md  plots/
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mifusion.config import ExperimentConfig, to_dict
+from mifusion.data.spec import DataSpec
+from mifusion.training.checkpoint import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def write_config(run_dir: Path, cfg: ExperimentConfig) -> None:
+    """Writes the resolved config as ``config.yaml``."""
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Writes ``data`` as indented JSON atomically."""
+    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_spec(run_dir: Path, spec: DataSpec) -> None:
+    """Writes the DataSpec the model was built for (``spec.json``)."""
+    write_json(run_dir / "spec.json", dataclasses.asdict(spec))
+
+
+def read_spec(run_dir: Path) -> DataSpec:
+    """Reads ``spec.json`` back into a DataSpec."""
+    data = json.loads((run_dir / "spec.json").read_text(encoding="utf-8"))
+    data["modalities"] = tuple(data["modalities"])
+    data["label_range"] = tuple(data["label_range"])
+    return DataSpec(**data)
+
+
+def write_rows_csv(path: Path, rows: list[dict[str, float]]) -> None:
+    """Writes rows (union of their keys as columns, in first-seen order) as CSV atomically."""
+    columns: list[str] = []
+    for row in rows:
+        columns.extend(k for k in row if k not in columns)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_rows_csv(path: Path) -> list[dict[str, float]]:
+    """Reads a metrics CSV back (empty cells dropped)."""
+    with path.open(encoding="utf-8") as handle:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
+
+
+class EpochLog:
+    """Receives each epoch's history row: rewrites ``metrics.csv`` and logs scalars to TensorBoard."""
+
+    def __init__(self, run_dir: Path, history: list[dict[str, float]] | None = None) -> None:
+        self.run_dir = run_dir
+        self.rows = list(history or [])
+        self._writer: Any = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+        except ImportError:  # pragma: no cover - tensorboard is a declared dependency
+            log.warning("tensorboard is not installed; TensorBoard logs are skipped")
+
+    def __call__(self, row: dict[str, float]) -> None:
+        self.rows.append(row)
+        write_rows_csv(self.run_dir / "metrics.csv", self.rows)
+        if self._writer is not None:
+            step = int(row["epoch"])
+            for key, value in row.items():
+                if key != "epoch":
+                    self._writer.add_scalar(key, value, step)
+            self._writer.flush()
+
+    def close(self) -> None:
+        """Closes the TensorBoard writer."""
+        if self._writer is not None:
+            self._writer.close()

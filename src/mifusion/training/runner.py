@@ -1,0 +1,184 @@
+"""Train one seed (:func:`train_one`) or all configured seeds (:func:`run_experiment`) into a run dir.
+
+Example (a trained run is a folder; see docs/training.md)::
+
+    result = run_experiment(load(None), Path("runs/demo"))
+    print(result.summary["test"]["mae"])
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mifusion.config import ExperimentConfig
+from mifusion.training.pipeline import PreparedData, prepare_data
+from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
+from mifusion.training.seed import seed_everything
+from mifusion.training.trainer import EpochCallback, Trainer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """One seed's outcome (also saved as ``results.json`` in its run directory)."""
+
+    seed: int
+    run_dir: str
+    best_epoch: int
+    valid: dict[str, float]
+    test: dict[str, float]
+    epochs_run: int
+    wall_seconds: float
+    nonfinite_steps: int = 0
+
+
+@dataclass
+class ExperimentResult:
+    """All seeds of an experiment with mean and standard deviation per metric."""
+
+    run_dir: str
+    runs: list[RunResult]
+    summary: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; otherwise the named device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def build(cfg: ExperimentConfig, data: PreparedData) -> torch.nn.Module:
+    """Builds the configured model for ``data.spec``."""
+    from mifusion.models.build import build_model
+
+    return build_model(cfg.model, cfg.penalty, data.spec)
+
+
+def train_one(
+    cfg: ExperimentConfig,
+    out_dir: Path,
+    seed: int,
+    epoch_callback: EpochCallback | None = None,
+    *,
+    data: PreparedData | None = None,
+    resume: bool = False,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Trains one seed into ``out_dir``, selects on validation and evaluates test once.
+
+    Args:
+        cfg: the experiment config.
+        out_dir: the seed's run directory (created).
+        seed: seeds python, numpy, torch, the sampler and modality dropout.
+        epoch_callback: gets (epoch, validation metrics) each epoch; may raise to stop (pruning).
+        data: already prepared data (reused across seeds), else prepared from ``cfg``.
+        resume: continue from ``out_dir/last.pt`` when it exists.
+        checkpoint_every: save a resumable checkpoint every this many steps, mid-epoch too.
+        progress: tqdm progress bars.
+    """
+    from mifusion.evaluation.evaluate import compute, predict_split
+    from mifusion.evaluation.plots import write_run_plots
+    from mifusion.evaluation.reports import write_run_results
+
+    start = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.train.num_threads:
+        torch.set_num_threads(cfg.train.num_threads)
+    data = data or prepare_data(cfg)
+    write_config(out_dir, cfg)
+    write_spec(out_dir, data.spec)
+    if data.stats is not None:
+        write_json(out_dir / "feature_stats.json", data.stats.to_dict())
+    seed_everything(seed)
+    model = build(cfg, data)
+    device = resolve_device(cfg.train.device)
+    trainer = Trainer(
+        model, data, cfg, seed, out_dir, device,  # type: ignore[arg-type]
+        epoch_callback=epoch_callback, checkpoint_every=checkpoint_every, progress=progress,
+    )  # fmt: skip
+    if resume:
+        trainer.resume()
+    epoch_log = EpochLog(out_dir, trainer.state["history"])
+    trainer.on_epoch = epoch_log
+    try:
+        fit = trainer.fit()
+    finally:
+        epoch_log.close()
+    test = predict_split(
+        trainer.model, data.dataset["test"], data.spec.modalities, cfg.train.eval_batch_size, device,
+        autocast_dtype=trainer.autocast,
+    )  # fmt: skip
+    result = RunResult(
+        seed, str(out_dir), fit.best_epoch, fit.best_valid, compute(test.prediction, test.label, data.spec),
+        len(fit.history), time.perf_counter() - start, fit.nonfinite_steps,
+    )  # fmt: skip
+    write_run_results(out_dir, result, test)
+    write_run_plots(out_dir, fit.history, test)
+    return result
+
+
+def summarize(runs: list[RunResult]) -> dict[str, dict[str, dict[str, float]]]:
+    """Mean and sample standard deviation (ddof=1; 0 for one seed) of every metric per split."""
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for split in ("valid", "test"):
+        keys = [k for k in getattr(runs[0], split) if all(k in getattr(r, split) for r in runs)]
+        summary[split] = {}
+        for key in keys:
+            values = np.array([getattr(r, split)[key] for r in runs], dtype=float)
+            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            summary[split][key] = {"mean": float(values.mean()), "std": std}
+    return summary
+
+
+def run_experiment(
+    cfg: ExperimentConfig,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    checkpoint_every: int | None = None,
+    progress: bool = False,
+) -> ExperimentResult:
+    """Trains every seed of ``cfg.train.seeds`` into ``out_dir/seed_<s>`` and writes the summary.
+
+    With ``resume``, seeds that finished (``results.json`` present) are read back, not retrained.
+    """
+    from mifusion.evaluation.reports import write_experiment_results
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_config(out_dir, cfg)
+    data: PreparedData | None = None
+    runs: list[RunResult] = []
+    for seed in cfg.train.seeds:
+        seed_dir = out_dir / f"seed_{seed}"
+        done = seed_dir / "results.json"
+        if resume and done.exists():
+            runs.append(RunResult(**json.loads(done.read_text(encoding="utf-8"))["run"]))
+            continue
+        data = data or prepare_data(cfg)
+        log.info("seed %d -> %s", seed, seed_dir)
+        runs.append(
+            train_one(
+                cfg,
+                seed_dir,
+                seed,
+                data=data,
+                resume=resume,
+                checkpoint_every=checkpoint_every,
+                progress=progress,
+            )
+        )
+    result = ExperimentResult(str(out_dir), runs, summarize(runs))
+    write_experiment_results(out_dir, result)
+    return result

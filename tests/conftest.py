@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny synthetic datasets (session-scoped, generated in milliseconds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mifusion.data.dataset import MultimodalDataset
+from mifusion.data.synthetic import SynthParams, generate
+
+MOSI_LABEL_CSV = Path("/work/shared/data/mosi_text/label.csv")
+TINY_LENGTHS = {"text": 12, "audio": 20, "vision": 24}
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset() -> MultimodalDataset:
+    """48 MOSI-like samples (28/5/15), unaligned, text 12 / audio 20 / vision 24 frames at most."""
+    return generate(like="mosi", n=48, seed=0, params=SynthParams(max_lengths=TINY_LENGTHS))
+
+
+@pytest.fixture(scope="session")
+def tiny_aligned_dataset() -> MultimodalDataset:
+    """48 MOSI-like samples, word-aligned: one length per sample, all modalities padded to 12."""
+    return generate(like="mosi", n=48, seed=0, aligned=True, params=SynthParams(max_lengths=TINY_LENGTHS))
+
+
+@pytest.fixture(scope="session")
+def mosi_label_csv() -> Path:
+    """The real CMU-MOSI label.csv (text, labels, folds); skips the test when it is absent."""
+    if not MOSI_LABEL_CSV.is_file():
+        pytest.skip(f"real MOSI label.csv not found at {MOSI_LABEL_CSV}")
+    return MOSI_LABEL_CSV

@@ -1,0 +1,148 @@
+"""Registry-parametrised model tests: every registered model gets these for free."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import pytest
+import torch
+
+from mifusion.config import PenaltyConfig
+from mifusion.data.batch import MultimodalBatch
+from mifusion.errors import ConfigError
+from mifusion.models import MODELS
+from mifusion.models.base import FusionModel, ModelOutput
+from mifusion.models.build import build_model
+from mifusion.models.testing import pad_more, tiny_batch, tiny_model_config, tiny_spec
+from mifusion.objectives import compose_loss, task_loss
+
+pytest.importorskip("transformers")
+
+NAMES = MODELS.names()
+SUBSETS = [s for k in (1, 2, 3) for s in combinations(("text", "audio", "vision"), k)]
+
+
+def make(name: str, modalities=("text", "audio", "vision"), penalty: PenaltyConfig | None = None):  # type: ignore[no-untyped-def]
+    """A tiny model of ``name`` and its spec (aligned when the model needs it)."""
+    if name == "mmim":
+        pytest.importorskip("mifusion.estimators.mmim")
+    if penalty is not None and penalty.estimator:
+        pytest.importorskip("mifusion.estimators.penalty")
+    spec = tiny_spec(modalities, aligned=MODELS.get(name).needs_aligned)
+    torch.manual_seed(0)
+    return build_model(tiny_model_config(name), penalty, spec), spec
+
+
+def total_loss(out: ModelOutput, batch: MultimodalBatch) -> torch.Tensor:
+    loss = compose_loss(task_loss(out.prediction, batch.labels), out.terms).total
+    return loss if out.estimator_loss is None else loss + out.estimator_loss
+
+
+def assert_finite(out: ModelOutput) -> None:
+    assert torch.isfinite(out.prediction).all()
+    for value in out.unimodal.values():
+        assert torch.isfinite(value).all()
+    assert out.fused is None or torch.isfinite(out.fused).all()
+    for name, term in out.terms.items():
+        assert torch.isfinite(term.value), name
+    assert out.estimator_loss is None or torch.isfinite(out.estimator_loss)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("size", [1, 2])
+def test_forward_shapes(name: str, size: int) -> None:
+    model, spec = make(name)
+    out = model(tiny_batch(spec, size))
+    assert out.prediction.shape == (size,)
+    assert set(out.unimodal) == set(model.modalities) == set(model.unimodal_dims)
+    for m, value in out.unimodal.items():
+        assert value.shape == (size, model.unimodal_dims[m])
+    assert out.fused is not None and out.fused.shape == (size, model.fused_dim)
+    assert_finite(out)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_parameter_gets_a_gradient(name: str) -> None:
+    model, spec = make(name)
+    batch = tiny_batch(spec, 8, signal=("audio",))
+    total_loss(model(batch), batch).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_padding_beyond_length_changes_nothing(name: str) -> None:
+    model, spec = make(name)
+    model.eval()
+    batch = tiny_batch(spec, 3)
+    with torch.no_grad():
+        a, b = model(batch), model(pad_more(batch))
+    torch.testing.assert_close(a.prediction, b.prediction, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("subset", SUBSETS, ids="+".join)
+def test_modality_subsets(name: str, subset: tuple[str, ...]) -> None:
+    required = MODELS.get(name).requires
+    if not required <= set(subset):
+        with pytest.raises(ConfigError, match="needs"):
+            make(name, subset)
+        return
+    model, spec = make(name, subset)
+    assert model.modalities == subset
+    batch = tiny_batch(spec, 4)
+    out = model(batch)
+    assert_finite(out)
+    total_loss(out, batch).backward()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_samples_missing_a_modality_stay_finite(name: str) -> None:
+    model, spec = make(name)
+    batch = tiny_batch(spec, 4)
+    for m in ("audio", "vision", "text"):
+        if MODELS.get(name).requires and m in MODELS.get(name).requires:
+            continue
+        row = {"audio": 0, "vision": 1, "text": 2}[m]
+        batch.present[m] = batch.present[m].clone()
+        batch.present[m][row] = False
+        if m in batch.lengths:
+            batch.lengths[m] = batch.lengths[m].clone()
+            batch.lengths[m][row] = 0
+            batch.masks[m] = batch.masks[m].clone()
+            batch.masks[m][row] = False
+        elif batch.token_mask is not None:
+            batch.token_mask = batch.token_mask.clone()
+            batch.token_mask[row] = False
+    out = model(batch)
+    assert_finite(out)
+    total_loss(out, batch).backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_param_groups_cover_every_parameter_once(name: str) -> None:
+    model, _ = make(name)
+    _check_groups(model)
+
+
+def _check_groups(model: FusionModel) -> None:
+    groups = model.param_groups()
+    ids = [id(p) for group in groups for p in group]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {id(p) for p in model.parameters() if p.requires_grad}
+    if model.text_encoder is not None:
+        assert groups.text_encoder
+
+
+def test_unaligned_data_is_refused_where_alignment_is_needed() -> None:
+    for name in NAMES:
+        if MODELS.get(name).needs_aligned:
+            with pytest.raises(ConfigError, match="aligned"):
+                build_model(tiny_model_config(name), None, tiny_spec(aligned=False))
+
+
+def test_unknown_option_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="model.options.nonsense"):
+        build_model(tiny_model_config("lf_dnn", nonsense=1), None, tiny_spec())
