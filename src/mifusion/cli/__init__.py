@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mifusion: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `mifusion data inspect X --json | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as err:  # one line for the user; the traceback on request
         if os.environ.get("MIFUSION_DEBUG"):
             raise
