@@ -57,3 +57,37 @@ def test_help_has_examples(capsys: pytest.CaptureFixture[str]) -> None:
         with pytest.raises(SystemExit):
             main(["data", command, "--help"])
         assert "examples:" in capsys.readouterr().out
+
+
+def test_inspect_strict_refuses_nonfinite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    n = 3
+    split = {
+        "id": np.asarray([f"v$_${i}" for i in range(n)], dtype=object),
+        "regression_labels": np.zeros(n, np.float32),
+        "audio": np.ones((n, 4, 2), np.float32),
+        "audio_lengths": np.full(n, 4),
+    }
+    top = {s: {k: v.copy() for k, v in split.items()} for s in ("train", "valid", "test")}
+    top["train"]["audio"][0, 0, 0] = -np.inf
+    path = tmp_path / "inf.pkl"
+    path.write_bytes(pickle.dumps(top))
+    assert main(["data", "inspect", str(path), "--strict"]) == 2
+    assert "1 non-finite feature values (train/audio: 1)" in capsys.readouterr().err
+    assert main(["data", "inspect", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["nonfinite_replaced"] == {"train/audio": 1}
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("missing.pkl", "no such file"), ("data.xyz", "unknown format"), ("empty", "not a dataset")],
+)
+def test_unreadable_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, message: str
+) -> None:
+    if name == "data.xyz":
+        (tmp_path / name).write_text("x")
+    elif name == "empty":
+        (tmp_path / name).mkdir()
+    assert main(["data", "inspect", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -38,7 +38,9 @@ def make_dir(tmp_path: Path) -> Path:
     write_csd(tmp_path / "glove_vectors.csd", "glove_vectors", words)
     write_csd(tmp_path / "COVAREP.csd", "COVAREP", audio)
     write_csd(tmp_path / "Opinion Segment Labels.csd", "Opinion Segment Labels", labels)
-    (tmp_path / "folds.json").write_text(json.dumps({"train": ["vidA", "vidB"], "valid": ["vidC"], "test": ["vidD"]}))
+    (tmp_path / "folds.json").write_text(
+        json.dumps({"train": ["vidA", "vidB"], "valid": ["vidC"], "test": ["vidD"]})
+    )
     return tmp_path
 
 
@@ -109,7 +111,9 @@ def test_bad_input(tmp_path: Path, damage: str, message: str) -> None:
     elif damage == "no folds":
         (tmp_path / "folds.json").unlink()
     elif damage == "empty split":
-        (tmp_path / "folds.json").write_text(json.dumps({"train": ["vidA"], "valid": ["vidB"], "test": ["nope"]}))
+        (tmp_path / "folds.json").write_text(
+            json.dumps({"train": ["vidA"], "valid": ["vidB"], "test": ["nope"]})
+        )
     else:
         write_csd(target, "COVAREP", {"vidA": (np.ones((3, 2)), np.ones((2, 2)))})
     with pytest.raises(DataError, match=message) as info:

@@ -40,7 +40,10 @@ def test_small_file(tmp_path: Path) -> None:
 
 def test_sims_unimodal_labels(tmp_path: Path) -> None:
     header = HEADER + ",label_T,label_A,label_V"
-    rows = [r + ",0.2,-0.4,1" for r in ["a,1,X,0.6,Positive,train", "a,2,Y,-1,Negative,valid", "b,1,Z,0,Neutral,test"]]
+    rows = [
+        r + ",0.2,-0.4,1"
+        for r in ["a,1,X,0.6,Positive,train", "a,2,Y,-1,Negative,valid", "b,1,Z,0,Neutral,test"]
+    ]
     ds = load_dataset(write(tmp_path, rows, header))
     assert ds.meta["label_range"] == (-1.0, 1.0)
     np.testing.assert_allclose(ds["train"].unimodal_labels["audio"], [-0.4])

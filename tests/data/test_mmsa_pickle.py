@@ -17,7 +17,9 @@ from mifusion.errors import DataError
 SPLIT_SIZES = {"train": 6, "valid": 3, "test": 4}
 
 
-def raw_split(n: int, seed: int, left: bool = True, with_lengths: bool = True, sims: bool = False) -> dict[str, Any]:
+def raw_split(
+    n: int, seed: int, left: bool = True, with_lengths: bool = True, sims: bool = False
+) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     lengths = {"audio": rng.integers(1, 7, n), "vision": rng.integers(1, 5, n)}
     lengths["audio"][0] = 0  # a sample without audio frames is valid
@@ -119,7 +121,9 @@ def test_round_trip_keeps_meta_and_arrays(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*tmp"))  # atomic write leaves no temp file
 
 
-def test_nonfinite_features_are_zeroed_with_one_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_nonfinite_features_are_zeroed_with_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     top = make_top()
     top["train"]["audio"][1, -1, :] = -np.inf
     top["test"]["vision"][2, -1, 0] = np.nan
@@ -190,3 +194,21 @@ def test_truncated_pickle(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="truncated or corrupt"):
         load_dataset(path)
+
+
+def test_aligned_file_with_bert_features(tmp_path: Path) -> None:
+    """Word-aligned files: no length arrays, one padded length; BERT features follow the token mask."""
+    top = make_top()
+    for raw in top.values():
+        n = len(raw["id"])
+        mask = raw["text_bert"][:, 1]
+        raw["text"] = np.random.default_rng(0).normal(size=(n, 5, 4)).astype(np.float32)  # pads not zero
+        for m in ("audio", "vision"):
+            del raw[f"{m}_lengths"]
+            raw[m] = raw["text"][..., :2] * mask[..., None]  # right-padded at the token lengths
+    ds = load_dataset(write(tmp_path / "aligned.pkl", top))
+    assert ds.meta["aligned"] is True
+    train = ds["train"]
+    np.testing.assert_array_equal(train.lengths["text"], train.token_lengths)
+    np.testing.assert_array_equal(train.sequences["text"], top["train"]["text"])  # not shifted
+    np.testing.assert_array_equal(train.lengths["audio"], train.token_lengths)

@@ -18,7 +18,9 @@ def dataset(n: int = 4) -> MultimodalDataset:
     splits = {}
     for name in ("train", "valid", "test"):
         lengths = rng.integers(0, 5, n)
-        seq = rng.normal(size=(n, 5, 3)).astype(np.float32) * (np.arange(5)[None, :, None] < lengths[:, None, None])
+        seq = rng.normal(size=(n, 5, 3)).astype(np.float32) * (
+            np.arange(5)[None, :, None] < lengths[:, None, None]
+        )
         splits[name] = SplitData(
             name=name,
             ids=np.asarray([f"{name}{i}" for i in range(n)]),
@@ -37,7 +39,9 @@ def test_round_trip_is_memory_mapped(tmp_path: Path) -> None:
     original = dataset()
     save_safe(original, tmp_path / "ds")
     ds = load_dataset(tmp_path / "ds")
-    assert ds.meta["format"] == "safe" and ds.meta["generator"] == {"seed": 3} and ds.meta["tokenizer"] == "tiny"
+    assert (
+        ds.meta["format"] == "safe" and ds.meta["generator"] == {"seed": 3} and ds.meta["tokenizer"] == "tiny"
+    )
     for name, split in original.splits.items():
         got = ds[name]
         assert isinstance(got.sequences["audio"], np.memmap) and not got.sequences["audio"].flags.writeable
@@ -81,8 +85,16 @@ def test_truncated_array(tmp_path: Path) -> None:
         (lambda m: json.dumps({**m, "splits": {}}), "lists no splits"),
         (
             lambda m: json.dumps(
-                {**m, "splits": {**m["splits"], "test": {**m["splits"]["test"], "arrays": {
-                    **m["splits"]["test"]["arrays"], "ids": {"file": "../../etc/passwd"}}}}}
+                {
+                    **m,
+                    "splits": {
+                        **m["splits"],
+                        "test": {
+                            **m["splits"]["test"],
+                            "arrays": {**m["splits"]["test"]["arrays"], "ids": {"file": "../../etc/passwd"}},
+                        },
+                    },
+                }
             ),
             "outside the dataset directory",
         ),

@@ -17,8 +17,13 @@ def split(name: str, n: int, shift: float, seed: int) -> SplitData:
     lengths = rng.integers(0, 7, n)
     mask = lengths_to_mask(lengths, 7)[..., None]
     seq = np.where(mask, rng.normal(shift, 2.0, (n, 7, 3)), 0.0).astype(np.float32)
-    return SplitData(name, np.asarray([f"{name}{i}" for i in range(n)]), np.zeros(n, np.float32),
-                     sequences={"audio": seq}, lengths={"audio": lengths})
+    return SplitData(
+        name,
+        np.asarray([f"{name}{i}" for i in range(n)]),
+        np.zeros(n, np.float32),
+        sequences={"audio": seq},
+        lengths={"audio": lengths},
+    )
 
 
 def test_fit_on_valid_frames_of_train_only() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 import numpy as np
 import pytest
 
@@ -21,9 +22,14 @@ def tokenizer() -> object:
 
 def dataset(raw: bool = True) -> MultimodalDataset:
     texts = ["VERY GOOD MOVIE", "BAD", "GOOD GOOD GOOD GOOD GOOD GOOD"]
-    split = SplitData("train", np.asarray(["a", "b", "c"]), np.zeros(3, np.float32),
-                      token_ids=np.array([[101, 7, 0], [101, 0, 0], [101, 5, 5]]), token_lengths=np.array([2, 1, 3]),
-                      raw_text=texts if raw else None)
+    split = SplitData(
+        "train",
+        np.asarray(["a", "b", "c"]),
+        np.zeros(3, np.float32),
+        token_ids=np.array([[101, 7, 0], [101, 0, 0], [101, 5, 5]]),
+        token_lengths=np.array([2, 1, 3]),
+        raw_text=texts if raw else None,
+    )
     return MultimodalDataset({"train": split}, meta={"tokenizer": "bert-base-uncased", "source": "x.pkl"})
 
 
@@ -32,7 +38,9 @@ def test_same_vocabulary_keeps_ids(tokenizer: object) -> None:
     assert prepare_text(ds, tokenizer, "bert-base-uncased") is ds
 
 
-def test_other_vocabulary_retokenises_with_one_notice(tokenizer: object, caplog: pytest.LogCaptureFixture) -> None:
+def test_other_vocabulary_retokenises_with_one_notice(
+    tokenizer: object, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.INFO):
         out = prepare_text(dataset(), tokenizer, "tiny-bert", max_tokens=5)
     assert len([r for r in caplog.records if "re-tokenising" in r.getMessage()]) == 1
@@ -44,5 +52,7 @@ def test_other_vocabulary_retokenises_with_one_notice(tokenizer: object, caplog:
 
 
 def test_no_raw_text_refuses(tokenizer: object) -> None:
-    with pytest.raises(DataError, match=r"x\.pkl: token ids are from 'bert-base-uncased'.*'tiny-bert'.*no raw_text"):
+    with pytest.raises(
+        DataError, match=r"x\.pkl: token ids are from 'bert-base-uncased'.*'tiny-bert'.*no raw_text"
+    ):
         prepare_text(dataset(raw=False), tokenizer, "tiny-bert")

@@ -26,7 +26,9 @@ def _save(dataset: Any, dst: str, to: str | None) -> str:
 def _synth(args: argparse.Namespace) -> int:
     from mifusion.data.synthetic import generate
 
-    dataset = generate(like=args.like, n=args.n, seed=args.seed, aligned=args.aligned, text_from=args.text_from)
+    dataset = generate(
+        like=args.like, n=args.n, seed=args.seed, aligned=args.aligned, text_from=args.text_from
+    )
     kind = _save(dataset, args.out, args.to)
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
     print(f"wrote {args.out} ({kind}; {sizes}; modalities {', '.join(dataset.modalities)})")
@@ -80,7 +82,9 @@ def register(sub: Any) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--n", type=int, default=None, help="number of samples (default: the real size)")
     synth.add_argument("--aligned", action="store_true", help="one length per sample for all modalities")
-    synth.add_argument("--text-from", dest="text_from", help="label.csv whose transcripts/labels/folds to use")
+    synth.add_argument(
+        "--text-from", dest="text_from", help="label.csv whose transcripts/labels/folds to use"
+    )
     synth.add_argument("--to", choices=("mmsa", "safe"), help="output format (default: from OUT's suffix)")
 
     inspect = add_command(

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Sequence:
+class ComputationalSequence:
     """One computational sequence: per video id, features (T, D) and intervals (T, 2)."""
 
     name: str
@@ -47,7 +47,7 @@ class Sequence:
     metadata: dict[str, Any]
 
 
-def read_sequence(path: str | Path) -> Sequence:
+def read_sequence(path: str | Path) -> ComputationalSequence:
     """Reads one .csd file (raises DataError on a malformed or truncated file)."""
     import h5py
 
@@ -56,7 +56,9 @@ def read_sequence(path: str | Path) -> Sequence:
         with h5py.File(path, "r") as handle:
             roots = list(handle.keys())
             if len(roots) != 1 or "data" not in handle[roots[0]]:
-                raise DataError(f"{path}: expected one root group holding 'data'; not a computational sequence")
+                raise DataError(
+                    f"{path}: expected one root group holding 'data'; not a computational sequence"
+                )
             root = handle[roots[0]]
             data = {}
             for vid, group in root["data"].items():
@@ -79,7 +81,7 @@ def read_sequence(path: str | Path) -> Sequence:
         raise
     except (OSError, KeyError, ValueError) as err:
         raise DataError(f"{path}: unreadable HDF5 ({err}); the file is malformed or truncated") from None
-    return Sequence(name=roots[0], data=data, metadata=metadata)
+    return ComputationalSequence(name=roots[0], data=data, metadata=metadata)
 
 
 def overlapping(intervals: np.ndarray, start: float, end: float) -> np.ndarray:
@@ -89,9 +91,7 @@ def overlapping(intervals: np.ndarray, start: float, end: float) -> np.ndarray:
     return np.flatnonzero(hit & (np.abs(clipped) > EPSILON))
 
 
-def align_to_reference(
-    features: np.ndarray, intervals: np.ndarray, reference: np.ndarray
-) -> np.ndarray:
+def align_to_reference(features: np.ndarray, intervals: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Averages the frames overlapping each reference interval: (T, D) -> (T_ref, D); none -> zeros.
 
     Example:
@@ -143,7 +143,7 @@ def read_folds(folds: Any, root: Path) -> dict[str, set[str]]:
                 if len(parts) == 0:
                     continue
                 if len(parts) != 2:
-                    raise DataError(f"{path}: line {number}: expected 'split video_id'")
+                    raise DataError(f"{path}: line {number}: expected 'split video_id'") from None
                 parsed.setdefault(parts[0], []).append(parts[1])
             folds = parsed
     if not isinstance(folds, dict) or not folds:
@@ -200,13 +200,13 @@ def read_csd_dataset(path: str | Path, folds: Any = None) -> MultimodalDataset:
             labels=np.asarray([s[1] for s in samples], dtype=np.float32),
         )
         for m, dim in dims.items():
-            seq = np.zeros((len(samples), max(longest[m], 1), dim), dtype=np.float32)
+            padded = np.zeros((len(samples), max(longest[m], 1), dim), dtype=np.float32)
             lengths = np.zeros(len(samples), dtype=np.int64)
             for i, (_, _, sample) in enumerate(samples):
                 if m in sample:
                     lengths[i] = len(sample[m])
-                    seq[i, : lengths[i]] = sample[m]
-            data.sequences[m], data.lengths[m] = seq, lengths
+                    padded[i, : lengths[i]] = sample[m]
+            data.sequences[m], data.lengths[m] = padded, lengths
         splits[split] = data
     for split in read_folds(folds, root):
         if split not in splits:

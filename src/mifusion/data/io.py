@@ -51,7 +51,9 @@ def _check_labels(dataset: MultimodalDataset) -> None:
         for field, values in columns.items():
             values = np.asarray(values)
             if not np.isfinite(values).all():
-                raise DataError(f"{source}: split {split.name!r}: field {field!r} holds NaN or inf; fix those rows")
+                raise DataError(
+                    f"{source}: split {split.name!r}: field {field!r} holds NaN or inf; fix those rows"
+                )
             outside = (values < low - LABEL_TOLERANCE) | (values > high + LABEL_TOLERANCE)
             if outside.any():
                 raise DataError(
@@ -80,7 +82,12 @@ def _replace_nonfinite(dataset: MultimodalDataset, strict: bool) -> dict[str, in
                 f"{dataset.meta['source']}: {sum(counts.values())} non-finite feature values ({where}); "
                 "drop --strict to replace them by 0"
             )
-        log.warning("%s: replaced %d non-finite feature values by 0 (%s)", dataset.meta["source"], sum(counts.values()), where)
+        log.warning(
+            "%s: replaced %d non-finite feature values by 0 (%s)",
+            dataset.meta["source"],
+            sum(counts.values()),
+            where,
+        )
     return counts
 
 

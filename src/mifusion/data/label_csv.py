@@ -24,7 +24,9 @@ def _float(value: str | None, path: Path, line: int, column: str) -> float:
     try:
         return float(value) if value is not None else math.nan
     except ValueError:
-        raise DataError(f"{path}: line {line}, column {column!r}: {value!r} is not a number; fix the row") from None
+        raise DataError(
+            f"{path}: line {line}, column {column!r}: {value!r} is not a number; fix the row"
+        ) from None
 
 
 def read_label_csv(path: str | Path) -> MultimodalDataset:
@@ -37,12 +39,12 @@ def read_label_csv(path: str | Path) -> MultimodalDataset:
         ...     f"v,{i},HELLO,{i - 1}.0,Neutral,{m}" for i, m in enumerate(["train", "valid", "test"])]
         >>> _ = open(p, "w").write("\\n".join(rows) + "\\n")
         >>> ds = read_label_csv(p)
-        >>> [len(s) for s in ds], ds["test"].ids[0]
+        >>> [len(s) for s in ds], str(ds["test"].ids[0])
         ([1, 1, 1], 'v$_$2')
     """
     path = Path(path)
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 (closed below)
     except OSError as err:
         raise DataError(f"{path}: cannot read file ({err.strerror}); check the path") from None
     rows: dict[str, list[dict[str, str]]] = {s: [] for s in SPLITS}

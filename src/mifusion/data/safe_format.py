@@ -72,7 +72,13 @@ def save_safe(dataset: MultimodalDataset, path: str | Path) -> None:
                 arrays[key] = {"file": rel, "shape": list(array.shape), "dtype": array.dtype.str}
             splits[name] = {"n": len(split), "arrays": arrays}
         meta = {k: v for k, v in dataset.meta.items() if k not in ("source", "format", "finite", "nonfinite")}
-        manifest = {"format": FORMAT_NAME, "version": VERSION, "finite": finite, "meta": meta, "splits": splits}
+        manifest = {
+            "format": FORMAT_NAME,
+            "version": VERSION,
+            "finite": finite,
+            "meta": meta,
+            "splits": splits,
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, default=_json_default))
         if path.exists():
             old = path.with_name(f".{path.name}.old")
@@ -107,9 +113,13 @@ def _load_array(root: Path, split: str, key: str, entry: Any) -> np.ndarray:
     except DataError:
         raise
     except (KeyError, TypeError):
-        raise DataError(f"{where}: manifest entry lacks 'file'; re-export with mifusion data convert") from None
+        raise DataError(
+            f"{where}: manifest entry lacks 'file'; re-export with mifusion data convert"
+        ) from None
     except (OSError, ValueError) as err:
-        raise DataError(f"{where}: unreadable .npy ({err}); the file is missing, truncated or unsafe") from None
+        raise DataError(
+            f"{where}: unreadable .npy ({err}); the file is missing, truncated or unsafe"
+        ) from None
     if list(array.shape) != list(entry.get("shape", array.shape)):
         raise DataError(f"{where}: shape {array.shape} differs from the manifest's {entry['shape']}")
     return array

@@ -80,7 +80,7 @@ def safe_load(path: str | Path) -> Any:
     """Loads the pickle at ``path`` with the restricted unpickler (never executes code)."""
     path = Path(path)
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 (closed below)
     except OSError as err:
         raise DataError(f"{path}: cannot read file ({err.strerror}); check the path") from None
     with handle:

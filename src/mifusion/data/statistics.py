@@ -50,7 +50,9 @@ class FeatureStats:
                 squares += (frames**2).sum(axis=0)
                 count += len(frames)
             if count == 0:
-                raise DataError(f"split {split.name!r}: {m} has no valid frames; cannot fit feature statistics")
+                raise DataError(
+                    f"split {split.name!r}: {m} has no valid frames; cannot fit feature statistics"
+                )
             mean = total / count
             std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
             self.mean[m] = mean.astype(np.float32)

@@ -31,7 +31,7 @@ def _split(split: SplitData, label_range: tuple[float, float]) -> dict[str, Any]
         modalities[m] = {"dim": int(seq.shape[-1]), **_lengths(split.lengths[m], seq.shape[1])}
     labels = np.asarray(split.labels, dtype=np.float64)
     low, high = label_range
-    edges = np.linspace(low, high, int(round(high - low)) * (1 if high - low > 2 else 5) + 1)
+    edges = np.linspace(low, high, round(high - low) * (1 if high - low > 2 else 5) + 1)
     counts, _ = np.histogram(np.clip(labels, low, high), bins=edges)
     return {
         "n": len(split),
