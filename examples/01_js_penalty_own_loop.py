@@ -69,7 +69,9 @@ def train(estimator: str, separate_critic: bool, epochs: int) -> None:
             estimate = penalty(reps).estimate.item()
         model.train()
         metrics = mifusion.score(prediction, batch.labels)
-        print(f"{estimator} epoch {epoch + 1}: valid MAE {metrics['mae']:.3f}  estimate {estimate:.4f} ({penalty.unit})")
+        print(
+            f"{estimator} epoch {epoch + 1}: valid MAE {metrics['mae']:.3f}  estimate {estimate:.4f} ({penalty.unit})"
+        )
 
 
 train("js", separate_critic=False, epochs=2 if SMALL else 10)

@@ -39,7 +39,10 @@ class MyModel(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, DIMS["text"], padding_idx=0)
         self.text = ConvEncoder(DIMS["text"], DIMS["text"])
-        self.audio, self.vision = ConvEncoder(audio_dim, DIMS["audio"]), ConvEncoder(vision_dim, DIMS["vision"])
+        self.audio, self.vision = (
+            ConvEncoder(audio_dim, DIMS["audio"]),
+            ConvEncoder(vision_dim, DIMS["vision"]),
+        )
         self.fusion = nn.Sequential(nn.Linear(sum(DIMS.values()), FUSED), nn.Tanh())
         self.head = nn.Linear(FUSED, 1)
 

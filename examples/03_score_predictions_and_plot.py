@@ -2,7 +2,7 @@
 
     python examples/03_score_predictions_and_plot.py --predictions my_predictions.csv --out results/
 
-A predictions file is a CSV with a ``prediction`` and a ``label`` column (other columns are ignored).
+A predictions file is a CSV with ``prediction`` and ``label`` columns, as ``mifusion predict`` writes.
 Without ``--predictions`` the script first writes a demo file: a least-squares fit on the time-averaged
 audio and vision features of mifusion's synthetic data, evaluated on its test split.
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=dict(os.environ, NO_MKDOCS_2_WARNING="1"),
         timeout=300,
     )
     assert result.returncode == 0, f"mkdocs build --strict failed:\n{result.stderr[-4000:]}"

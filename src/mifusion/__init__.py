@@ -24,14 +24,37 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     # objectives you add to your own model
     "DependencyPenalty": ("mifusion.estimators.penalty", "DependencyPenalty"),
     "PenaltyOutput": ("mifusion.estimators.penalty", "PenaltyOutput"),
-    "MMIMObjective": ("mifusion.estimators", "MMIMObjective"),
-    "MMIMOutput": ("mifusion.estimators", "MMIMOutput"),
+    "MMIMObjective": ("mifusion.estimators.mmim", "MMIMObjective"),
+    "MMIMOutput": ("mifusion.estimators.mmim", "MMIMOutput"),
     # estimators and their registry, for building your own objective
     "ESTIMATORS": ("mifusion.estimators", "ESTIMATORS"),  # the package registers every family
     "Bound": ("mifusion.estimators.base", "Bound"),
     "MIOutput": ("mifusion.estimators.base", "MIOutput"),
     "MIEstimator": ("mifusion.estimators.base", "MIEstimator"),
     "EstimatorModule": ("mifusion.estimators.base", "EstimatorModule"),
+    "EstimatorEntry": ("mifusion.estimators.base", "EstimatorEntry"),
+    # one module per family ...
+    "DonskerVaradhan": ("mifusion.estimators.donsker_varadhan", "DonskerVaradhan"),
+    "NWJ": ("mifusion.estimators.nwj", "NWJ"),
+    "JensenShannon": ("mifusion.estimators.jensen_shannon", "JensenShannon"),
+    "SMILE": ("mifusion.estimators.smile", "SMILE"),
+    "InfoNCE": ("mifusion.estimators.infonce", "InfoNCE"),
+    "Wasserstein": ("mifusion.estimators.wasserstein", "Wasserstein"),
+    "CLUB": ("mifusion.estimators.club", "CLUB"),
+    "BarberAgakov": ("mifusion.estimators.barber_agakov", "BarberAgakov"),
+    # ... its critics ...
+    "JointCritic": ("mifusion.estimators.critics", "JointCritic"),
+    "SeparableCritic": ("mifusion.estimators.critics", "SeparableCritic"),
+    "build_critic": ("mifusion.estimators.critics", "build_critic"),
+    # ... and the pure bound of each family, on critic scores
+    "dv_bound": ("mifusion.estimators.functional", "dv_bound"),
+    "nwj_bound": ("mifusion.estimators.functional", "nwj_bound"),
+    "js_objective": ("mifusion.estimators.functional", "js_objective"),
+    "js_divergence": ("mifusion.estimators.functional", "js_divergence"),
+    "smile_bound": ("mifusion.estimators.functional", "smile_bound"),
+    "wasserstein_bound": ("mifusion.estimators.functional", "wasserstein_bound"),
+    "infonce_bound": ("mifusion.estimators.functional", "infonce_bound"),
+    "club_bound": ("mifusion.estimators.functional", "club_bound"),
     # objective composition
     "WeightedTerm": ("mifusion.objectives", "WeightedTerm"),
     "compose_loss": ("mifusion.objectives", "compose_loss"),
@@ -59,12 +82,21 @@ _EXPORTS: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
+    "CLUB",
     "ESTIMATORS",
+    "NWJ",
+    "SMILE",
+    "BarberAgakov",
     "Bound",
     "ConfigError",
     "DataError",
     "DependencyPenalty",
+    "DonskerVaradhan",
+    "EstimatorEntry",
     "EstimatorModule",
+    "InfoNCE",
+    "JensenShannon",
+    "JointCritic",
     "MIEstimator",
     "MIOutput",
     "MMIMObjective",
@@ -73,29 +105,66 @@ __all__ = [
     "MultimodalBatch",
     "MultimodalDataset",
     "PenaltyOutput",
+    "SeparableCritic",
     "ShapeError",
     "SplitData",
     "TrainedRun",
+    "Wasserstein",
     "WeightedTerm",
     "__version__",
+    "build_critic",
     "build_model",
+    "club_bound",
     "collate",
     "compose_loss",
     "compute_metrics",
+    "dv_bound",
     "format_table",
+    "infonce_bound",
     "iterate_batches",
+    "js_divergence",
+    "js_objective",
     "load_data",
     "load_dataset",
     "load_run",
+    "nwj_bound",
     "score",
+    "smile_bound",
+    "wasserstein_bound",
 ]  # the same names as _EXPORTS (checked by tests/test_public_api.py)
 
 if TYPE_CHECKING:  # static analysers and IDEs see the real objects; nothing is imported at run time
     from mifusion.api import iterate_batches, load_data, score
     from mifusion.data.batch import MultimodalBatch, collate
     from mifusion.data.dataset import MultimodalDataset, SplitData
+    from mifusion.data.io import load_dataset
     from mifusion.errors import ConfigError, DataError, MifusionError, ShapeError
-    from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorModule, MIEstimator, MIOutput
+    from mifusion.estimators import ESTIMATORS
+    from mifusion.estimators.barber_agakov import BarberAgakov
+    from mifusion.estimators.base import Bound, EstimatorEntry, EstimatorModule, MIEstimator, MIOutput
+    from mifusion.estimators.club import CLUB
+    from mifusion.estimators.critics import JointCritic, SeparableCritic, build_critic
+    from mifusion.estimators.donsker_varadhan import DonskerVaradhan
+    from mifusion.estimators.functional import (
+        club_bound,
+        dv_bound,
+        infonce_bound,
+        js_divergence,
+        js_objective,
+        nwj_bound,
+        smile_bound,
+        wasserstein_bound,
+    )
+    from mifusion.estimators.infonce import InfoNCE
+    from mifusion.estimators.jensen_shannon import JensenShannon
+    from mifusion.estimators.mmim import MMIMObjective, MMIMOutput
+    from mifusion.estimators.nwj import NWJ
+    from mifusion.estimators.penalty import DependencyPenalty, PenaltyOutput
+    from mifusion.estimators.smile import SMILE
+    from mifusion.estimators.wasserstein import Wasserstein
+    from mifusion.evaluation.run import TrainedRun, load_run
+    from mifusion.metrics import compute_metrics, format_table
+    from mifusion.models.build import build_model
     from mifusion.objectives import WeightedTerm, compose_loss
 
 

@@ -1,7 +1,7 @@
 """Thin convenience functions for using mifusion from your own code: data in, batches out, scores.
 
-Each function checks its arguments and raises a :class:`~mifusion.errors.ConfigError` or
-:class:`~mifusion.errors.ShapeError` whose message names the argument and the fix, then calls the
+Each function checks its arguments and raises a ``ConfigError`` or ``ShapeError`` (see
+``mifusion.errors``) whose message names the argument and the fix, then calls the
 library function that does the work (the same one the command line uses).
 
 Example:
@@ -39,22 +39,22 @@ def load_data(
     aligned: bool = False,
     params: SynthParams | None = None,
     strict: bool = False,
-    folds: str | Path | None = None,
+    folds: Any = None,
 ) -> MultimodalDataset:
     """Loads a dataset file into the in-memory dataset model, or generates synthetic data.
 
     Args:
-        path: a dataset file (MMSA pickle, label.csv, .csd directory, safe archive); None generates the
-            built-in synthetic dataset instead.
-        format: the file format, or "auto" to detect it from the file.
+        path: a .pkl (MMSA pickle), a label.csv, a safe-format directory or a .csd directory/file;
+            None generates the built-in synthetic dataset instead.
+        format: "auto" (detect from the path) or one of "mmsa", "label_csv", "safe", "csd".
         like: with ``path=None``, which dataset the synthetic data imitates ("mosi", "mosei", "sims").
         n: with ``path=None``, the number of samples (default: the generator's own).
         seed: with ``path=None``, the generator's seed.
         aligned: with ``path=None``, whether all modalities share one length per sample.
-        params: with ``path=None``, generator parameters (:class:`~mifusion.data.synthetic.SynthParams`),
+        params: with ``path=None``, generator parameters (``mifusion.data.synthetic.SynthParams``),
             e.g. shorter sequences for fast experiments.
-        strict: reject files with questionable content instead of repairing them with a warning.
-        folds: an optional folds file that overrides the file's own train/valid/test assignment.
+        strict: refuse non-finite features instead of replacing them by 0 (with a warning).
+        folds: for .csd data only: a dict or file mapping split names to video ids.
 
     Returns:
         The dataset: ``data["train"]``, ``data["valid"]``, ``data["test"]`` are column-wise splits.
@@ -116,13 +116,17 @@ def iterate_batches(
         drop_last: skip a final batch smaller than ``batch_size``.
 
     Yields:
-        :class:`~mifusion.data.batch.MultimodalBatch` objects on the CPU; move them with ``.to(device)``.
+        ``MultimodalBatch`` objects on the CPU; move them with ``.to(device)``.
 
     Example:
         >>> data = load_data(like="mosi", n=60, seed=0)
         >>> sizes = [len(b) for b in iterate_batches(data["train"], batch_size=16, shuffle=True)]
         >>> sum(sizes) == len(data["train"]), max(sizes)
         (True, 16)
+        >>> next(iterate_batches(data["train"], modalities=("txt",)))
+        Traceback (most recent call last):
+            ...
+        mifusion.errors.ConfigError: iterate_batches: unknown modality 'txt' in modalities; use names from text, audio, vision
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
         raise ConfigError(
@@ -169,8 +173,12 @@ def score(pred: Any, target: Any, kind: str = "mosi") -> dict[str, float]:
 
     Example:
         >>> metrics = score([1.0, -2.0, 0.5, -0.4], [1.2, -1.8, 0.0, -1.0])
-        >>> round(metrics["mae"], 3)
-        0.3
+        >>> round(metrics["mae"], 3), metrics["acc2_has0"], metrics["acc2_non0"]
+        (0.375, 100.0, 100.0)
+        >>> score([0.1, 0.2], [0.3])
+        Traceback (most recent call last):
+            ...
+        mifusion.errors.ShapeError: score: pred has 2 scores but target has 1; pass one prediction per target
     """
     p = _as_vector(pred, "pred")
     t = _as_vector(target, "target")
