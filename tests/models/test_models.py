@@ -144,5 +144,77 @@ def test_unaligned_data_is_refused_where_alignment_is_needed() -> None:
 
 
 def test_unknown_option_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="model.options.nonsense"):
+    with pytest.raises(ConfigError, match=r"model\.options\.nonsense"):
         build_model(tiny_model_config("lf_dnn", nonsense=1), None, tiny_spec())
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    ("estimator", "scope"),
+    [
+        ("mine", "total_correlation"),
+        ("js", "total_correlation"),
+        ("wasserstein_gp", "pairwise"),
+        ("wasserstein_sn", "total_correlation"),
+        ("infonce", "pairwise"),
+    ],
+)
+def test_each_model_carries_each_penalty_family(name: str, estimator: str, scope: str) -> None:
+    penalty = PenaltyConfig(estimator=estimator, scope=scope, critic_hidden=8, critic_layers=1)  # type: ignore[arg-type]
+    model, spec = make(name, penalty=penalty)
+    batch = tiny_batch(spec, 6)
+    out = model(batch)
+    assert_finite(out)
+    assert "penalty" in out.terms and out.terms["penalty"].weight < 0
+    assert "penalty_estimate" in out.diagnostics and out.estimator_loss is not None
+    total_loss(out, batch).backward()
+    _check_groups(model)
+    groups = model.param_groups()
+    critic = {id(p) for p in model.penalty.parameters()}  # type: ignore[union-attr]
+    assert critic and critic <= {id(p) for p in groups.estimator}
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+
+
+@pytest.mark.parametrize("scope", ["pairwise", "total_correlation"])
+@pytest.mark.parametrize("tap", ["unimodal", "fused"])
+def test_penalty_scope_and_tap(scope: str, tap: str) -> None:
+    penalty = PenaltyConfig(estimator="js", scope=scope, tap=tap, critic_hidden=8, critic_layers=1)  # type: ignore[arg-type]
+    model, spec = make("lf_dnn", penalty=penalty)
+    out = model(tiny_batch(spec, 4))
+    assert torch.isfinite(out.terms["penalty"].value)
+
+
+def test_penalty_warmup_scales_the_weight() -> None:
+    penalty = PenaltyConfig(estimator="js", weight=0.2, warmup_epochs=4, critic_hidden=8, critic_layers=1)
+    model, spec = make("lf_dnn", penalty=penalty)
+    batch = tiny_batch(spec, 4)
+    model.set_epoch(0)  # type: ignore[operator]
+    assert model(batch).terms["penalty"].weight == 0.0
+    model.set_epoch(2)  # type: ignore[operator]
+    assert model(batch).terms["penalty"].weight == pytest.approx(-0.1)
+    model.set_epoch(9)  # type: ignore[operator]
+    assert model(batch).terms["penalty"].weight == pytest.approx(-0.2)
+
+
+def test_penalty_on_one_modality_is_a_config_error() -> None:
+    pytest.importorskip("mifusion.estimators.penalty")
+    with pytest.raises(ConfigError, match="at least two"):
+        build_model(tiny_model_config("lf_dnn"), PenaltyConfig(estimator="js"), tiny_spec(("audio",)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_precomputed_text_features(name: str) -> None:
+    spec = tiny_spec(aligned=MODELS.get(name).needs_aligned, text_kind="features")
+    if name == "mag_bert":
+        with pytest.raises(ConfigError, match="token text"):
+            build_model(tiny_model_config(name), None, spec)
+        return
+    if name == "mmim":
+        pytest.importorskip("mifusion.estimators.mmim")
+    model = build_model(tiny_model_config(name), None, spec)
+    assert model.text_encoder is None
+    batch = tiny_batch(spec, 3)
+    out = model(batch)
+    assert_finite(out)
+    total_loss(out, batch).backward()

@@ -138,9 +138,7 @@ class TransformerSequenceEncoder(nn.Module):
         super().__init__()
         self.output_dim = hidden_dim
         self.project = nn.Linear(input_dim, hidden_dim)
-        layer = nn.TransformerEncoderLayer(
-            hidden_dim, num_heads, 2 * hidden_dim, dropout, batch_first=True
-        )
+        layer = nn.TransformerEncoderLayer(hidden_dim, num_heads, 2 * hidden_dim, dropout, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
 
     def forward(self, x: Tensor, lengths: Tensor) -> SequenceOutput:

@@ -23,7 +23,8 @@ def load_transformer(pretrained: str) -> nn.Module:
     from transformers import AutoModel
 
     try:
-        return AutoModel.from_pretrained(pretrained, local_files_only=True)  # type: ignore[no-any-return]
+        model: nn.Module = AutoModel.from_pretrained(pretrained, local_files_only=True)
+        return model
     except (OSError, ValueError) as error:
         raise ConfigError(
             f"model.text.pretrained={pretrained!r} could not be loaded locally ({type(error).__name__}); "
@@ -68,6 +69,8 @@ class TextEncoder(nn.Module):
         super().__init__()
         if pooling not in ("cls", "mean"):
             raise ConfigError(f"model.text.pooling={pooling!r}; use 'cls' or 'mean'")
+        if getattr(model, "pooler", None) is not None:
+            model.pooler = None  # type: ignore[assignment]  # its output is never used; its parameters would get no gradient
         self.model = model
         self.pooling = pooling
         config: Any = getattr(model, "config", None)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 from mifusion.config import ModelConfig, PenaltyConfig, from_dict
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError
+from mifusion.estimators.base import EstimatorModule
 from mifusion.models.base import MODELS, FusionModel
 from mifusion.models.penalized import PenalizedModel, tapped_dims
 
@@ -37,7 +37,7 @@ def build_model(model_cfg: ModelConfig, penalty_cfg: PenaltyConfig | None, spec:
             f"model {model_cfg.name} needs word-aligned data but the data is unaligned; "
             "use aligned features (data.synth.aligned / an aligned pickle) or another model"
         )
-    options = None
+    options: object | None = None
     if entry.options_type is not None:
         options = from_dict(entry.options_type, dict(model_cfg.options), where="model.options")
     elif model_cfg.options:
@@ -46,12 +46,14 @@ def build_model(model_cfg: ModelConfig, penalty_cfg: PenaltyConfig | None, spec:
     if penalty_cfg is None or not penalty_cfg.estimator:
         return model
     return PenalizedModel(
-        model, build_penalty(penalty_cfg, tapped_dims(model, penalty_cfg.tap)), penalty_cfg.tap,
+        model,
+        build_penalty(penalty_cfg, tapped_dims(model, penalty_cfg.tap)),
+        penalty_cfg.tap,
         penalty_cfg.warmup_epochs,
     )
 
 
-def build_penalty(cfg: PenaltyConfig, dims: dict[str, int]):  # type: ignore[no-untyped-def]
+def build_penalty(cfg: PenaltyConfig, dims: dict[str, int]) -> EstimatorModule:
     """The DependencyPenalty of ``cfg`` over representations of sizes ``dims``."""
     from mifusion.estimators.penalty import DependencyPenalty
 
@@ -61,7 +63,7 @@ def build_penalty(cfg: PenaltyConfig, dims: dict[str, int]):  # type: ignore[no-
             "use two or more modalities or penalty.tap: fused"
         )
     return DependencyPenalty(
-        cfg.estimator,
+        cfg.estimator or "",
         dims,
         scope=cfg.scope,
         weight=cfg.weight,

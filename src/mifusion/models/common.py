@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import torch
@@ -39,8 +40,8 @@ class ModalityEncoders(nn.Module):
                 self.encoders[m] = self.text_encoder
             else:
                 self.encoders[m] = build_sequence_encoder(sequence_cfg or cfg.sequence, spec.feature_dims[m])
-        self.output_dims = {m: int(self.encoders[m].output_dim) for m in self.modalities}
-        self.state_dims = {m: int(self.encoders[m].state_dim) for m in self.modalities}
+        self.output_dims = {m: _size(self.encoders[m], "output_dim") for m in self.modalities}
+        self.state_dims = {m: _size(self.encoders[m], "state_dim") for m in self.modalities}
 
     def forward(self, batch: MultimodalBatch) -> dict[str, SequenceOutput]:
         """Encodes each modality; pooled vectors are zero for samples where the modality is absent."""
@@ -62,6 +63,13 @@ class ModalityEncoders(nn.Module):
         return mask_absent(out, present_of(batch, m, out.pooled))
 
 
+def _size(module: nn.Module, name: str) -> int:
+    """An encoder's declared integer size attribute."""
+    value = getattr(module, name)
+    assert isinstance(value, int)
+    return value
+
+
 def present_of(batch: MultimodalBatch, m: str, like: Tensor) -> Tensor:
     """(B,) bool availability of ``m`` (all True when the batch does not say)."""
     present = batch.present.get(m)
@@ -79,7 +87,7 @@ def mask_absent(out: SequenceOutput, present: Tensor) -> SequenceOutput:
 def mlp(sizes: Sequence[int], dropout: float = 0.0, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear layers of ``sizes`` with ``activation`` and dropout between them (none after the last)."""
     layers: list[nn.Module] = []
-    for index, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for index, (a, b) in enumerate(itertools.pairwise(sizes)):
         if index > 0:
             layers += [activation(), nn.Dropout(dropout)]
         layers.append(nn.Linear(a, b))

@@ -47,7 +47,12 @@ class EFLSTM(FusionModel):
     """
 
     def __init__(
-        self, spec: DataSpec, text: ModalityEncoders | None, options: EFLSTMOptions, hidden_dim: int, dropout: float
+        self,
+        spec: DataSpec,
+        text: ModalityEncoders | None,
+        options: EFLSTMOptions,
+        hidden_dim: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.modalities = spec.modalities

@@ -35,7 +35,9 @@ class LFDNN(FusionModel):
         torch.Size([2])
     """
 
-    def __init__(self, encoders: ModalityEncoders, unimodal_dim: int, hidden_dim: int, dropout: float) -> None:
+    def __init__(
+        self, encoders: ModalityEncoders, unimodal_dim: int, hidden_dim: int, dropout: float
+    ) -> None:
         super().__init__()
         self.modalities = encoders.modalities
         self.encoders = encoders

@@ -51,7 +51,9 @@ class AdaptationGate(nn.Module):
         self.norm = nn.LayerNorm(hidden)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, z: Tensor, frames: dict[str, tuple[Tensor, Tensor]]) -> tuple[Tensor, dict[str, Tensor]]:
+    def forward(
+        self, z: Tensor, frames: dict[str, tuple[Tensor, Tensor]]
+    ) -> tuple[Tensor, dict[str, Tensor]]:
         """z (B, L, H), frames m -> ((B, L, D_m), mask (B, L)) -> shifted z, projections m -> (B, L, H)."""
         shift = torch.zeros_like(z)
         projections = {}
@@ -85,7 +87,8 @@ class MAGBERT(FusionModel):
         super().__init__()
         self.modalities = spec.modalities
         self.text_encoder = text
-        layers: Any = text.model.encoder.layer
+        model: Any = text.model
+        layers: Any = model.encoder.layer
         index = min(max(options.injection_layer, 1), len(layers)) - 1
         dims = {m: spec.feature_dims[m] for m in NONVERBAL if m in spec.modalities}
         self.gate = AdaptationGate(text.output_dim, dims, options.beta_shift, dropout)

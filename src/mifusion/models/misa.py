@@ -46,7 +46,9 @@ class MISA(FusionModel):
         ['misa_difference', 'misa_reconstruction', 'misa_similarity']
     """
 
-    def __init__(self, encoders: ModalityEncoders, options: MISAOptions, hidden_dim: int, dropout: float) -> None:
+    def __init__(
+        self, encoders: ModalityEncoders, options: MISAOptions, hidden_dim: int, dropout: float
+    ) -> None:
         super().__init__()
         self.modalities = encoders.modalities
         self.encoders = encoders
@@ -54,10 +56,15 @@ class MISA(FusionModel):
         self.options = options
         d = options.dim
         self.project = nn.ModuleDict(
-            {m: nn.Sequential(nn.Linear(k, d), nn.ReLU(), nn.LayerNorm(d)) for m, k in encoders.output_dims.items()}
+            {
+                m: nn.Sequential(nn.Linear(k, d), nn.ReLU(), nn.LayerNorm(d))
+                for m, k in encoders.output_dims.items()
+            }
         )
         self.shared = nn.Sequential(nn.Linear(d, d), nn.Sigmoid())
-        self.private = nn.ModuleDict({m: nn.Sequential(nn.Linear(d, d), nn.Sigmoid()) for m in self.modalities})
+        self.private = nn.ModuleDict(
+            {m: nn.Sequential(nn.Linear(d, d), nn.Sigmoid()) for m in self.modalities}
+        )
         self.reconstruct = nn.ModuleDict({m: nn.Linear(d, d) for m in self.modalities})
         layer = nn.TransformerEncoderLayer(d, options.num_heads, 2 * d, dropout, batch_first=True)
         self.fusion = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
@@ -74,7 +81,8 @@ class MISA(FusionModel):
         zero = next(iter(utterance.values())).new_zeros(())
         pairs = list(combinations(self.modalities, 2))
         similarity = sum(
-            (central_moment_discrepancy(shared[a], shared[b], self.options.cmd_moments) for a, b in pairs), zero
+            (central_moment_discrepancy(shared[a], shared[b], self.options.cmd_moments) for a, b in pairs),
+            zero,
         ) / max(len(pairs), 1)
         difference = sum((soft_orthogonality(shared[m], private[m]) for m in self.modalities), zero)
         difference = difference + sum((soft_orthogonality(private[a], private[b]) for a, b in pairs), zero)

@@ -22,7 +22,7 @@ from torch import nn
 from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
-from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
+from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 from mifusion.models.common import ModalityEncoders
 
 
@@ -39,6 +39,12 @@ class MMIMOptions:
     parity: bool = False
     lstm: Literal["config", "unidirectional", "bidirectional"] = "config"
     stage1_fraction: float = 1.0
+    cpc_scores: Literal["cosine", "dot"] = "cosine"
+    cpc_temperature: float = 1.0
+    q_hidden_dim: int | None = None
+    q_layers: int = 1
+    entropy_eps: float = 1e-3
+    min_group_samples: int = 2
 
 
 class MMIM(FusionModel):
@@ -85,6 +91,12 @@ class MMIM(FusionModel):
             likelihood="reference" if options.parity else options.likelihood,
             entropy_memory=options.entropy_memory,
             parity=options.parity,
+            cpc_scores=options.cpc_scores,
+            cpc_temperature=options.cpc_temperature,
+            q_hidden_dim=options.q_hidden_dim,
+            q_layers=options.q_layers,
+            entropy_eps=options.entropy_eps,
+            min_group_samples=options.min_group_samples,
         )
         if options.parity:
             xavier_normal_init(self, exclude=self.text_encoder)
@@ -102,6 +114,23 @@ class MMIM(FusionModel):
             dict(objective.terms),
             objective.estimator_loss,
             dict(objective.diagnostics),
+        )
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the trainer at each epoch start: resets the entropy memories and batch index."""
+        self.objective.new_epoch()
+
+    def param_groups(self) -> ParamGroups:
+        """As the base class, except that the CPC predictors train with the model (stage 2), as in MMIM.
+
+        Only the q(y|x) networks form the estimator group (stage 1, ``estimator_loss``).
+        """
+        groups = super().param_groups()
+        cpc = {id(p) for p in self.objective.cpc.parameters()}
+        return ParamGroups(
+            groups.text_encoder,
+            groups.main + [p for p in groups.estimator if id(p) in cpc],
+            [p for p in groups.estimator if id(p) not in cpc],
         )
 
 

@@ -45,7 +45,12 @@ class MulT(FusionModel):
     """
 
     def __init__(
-        self, spec: DataSpec, text: ModalityEncoders | None, options: MulTOptions, hidden_dim: int, dropout: float
+        self,
+        spec: DataSpec,
+        text: ModalityEncoders | None,
+        options: MulTOptions,
+        hidden_dim: int,
+        dropout: float,
     ) -> None:
         super().__init__()
         self.modalities = spec.modalities
@@ -55,6 +60,7 @@ class MulT(FusionModel):
         if text is not None:
             dims["text"] = text.state_dims["text"]
         d = options.dim
+        self.dim = d
         self.project = nn.ModuleDict({m: nn.Linear(dims[m], d) for m in self.modalities})
         self.crossmodal = nn.ModuleDict(
             {
@@ -69,7 +75,9 @@ class MulT(FusionModel):
         self.self_attention = nn.ModuleDict()
         for t in self.modalities:
             layer = nn.TransformerEncoderLayer(width, options.num_heads, 2 * width, dropout, batch_first=True)
-            self.self_attention[t] = nn.TransformerEncoder(layer, options.self_layers, enable_nested_tensor=False)
+            self.self_attention[t] = nn.TransformerEncoder(
+                layer, options.self_layers, enable_nested_tensor=False
+            )
         self.head = mlp([width * len(self.modalities), hidden_dim, 1], dropout)
         self.unimodal_dims = dict.fromkeys(self.modalities, width)
         self.fused_dim = width * len(self.modalities)
@@ -83,7 +91,7 @@ class MulT(FusionModel):
                 x, mask = encoded.states, encoded.mask
             else:
                 x, mask = batch.sequences[m], batch.masks[m] & batch.present[m].unsqueeze(-1)
-            h = self.project[m](x) + sinusoidal_positions(x.shape[1], self.project[m].out_features, x.device)
+            h = self.project[m](x) + sinusoidal_positions(x.shape[1], self.dim, x.device)
             out[m] = (h * mask.unsqueeze(-1).to(h.dtype), mask)
         return out
 
@@ -109,6 +117,4 @@ def build_mult(cfg: ModelConfig, spec: DataSpec, options: MulTOptions) -> MulT:
     return MulT(spec, text, options, cfg.hidden_dim, cfg.dropout)
 
 
-MODELS.add(
-    "mult", ModelEntry(build_mult, MulTOptions, summary="MulT: crossmodal transformers (Tsai 2019)")
-)
+MODELS.add("mult", ModelEntry(build_mult, MulTOptions, summary="MulT: crossmodal transformers (Tsai 2019)"))

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from mifusion.data.batch import MultimodalBatch
 from mifusion.estimators.base import EstimatorModule
-from mifusion.models.base import FusionModel, ModelOutput
+from mifusion.models.base import FusionModel, ModelOutput, ParamGroups
 from mifusion.objectives import WeightedTerm
 
 
@@ -34,7 +33,9 @@ class PenalizedModel(FusionModel):
         warmup_epochs: the penalty weight ramps linearly from 0 over this many epochs (``set_epoch``).
     """
 
-    def __init__(self, model: FusionModel, penalty: EstimatorModule, tap: str = "unimodal", warmup_epochs: int = 0):
+    def __init__(
+        self, model: FusionModel, penalty: EstimatorModule, tap: str = "unimodal", warmup_epochs: int = 0
+    ):
         super().__init__()
         self.model = model
         self.penalty = penalty
@@ -48,9 +49,18 @@ class PenalizedModel(FusionModel):
         self.two_stage = bool(getattr(model, "two_stage", False))
         self.stage1_fraction = float(getattr(model, "stage1_fraction", 1.0))
 
+    def param_groups(self) -> ParamGroups:
+        """The wrapped model's groups (it may override them) plus the penalty's critic parameters."""
+        inner = self.model.param_groups()
+        critic = [p for p in self.penalty.parameters() if p.requires_grad]
+        return ParamGroups(inner.text_encoder, inner.main, inner.estimator + critic)
+
     def set_epoch(self, epoch: int) -> None:
-        """Tells the wrapper the current (0-based) epoch, for the warm-up."""
+        """Tells the wrapper (and the wrapped model) the current 0-based epoch, for the warm-up."""
         self.epoch = epoch
+        inner = getattr(self.model, "set_epoch", None)
+        if callable(inner):
+            inner(epoch)
 
     def scale(self) -> float:
         """Warm-up factor of the penalty weight in [0, 1]."""
@@ -69,11 +79,10 @@ class PenalizedModel(FusionModel):
             available["fused"] = torch.ones_like(out.prediction, dtype=torch.bool)
         result: Any = self.penalty(reps, available)
         terms = dict(out.terms)
-        term: Tensor | WeightedTerm = result.term
-        if isinstance(term, WeightedTerm):
-            terms["penalty"] = WeightedTerm(term.value, term.weight * self.scale())
-        else:
-            terms["penalty"] = WeightedTerm(term, self.scale())
+        # The penalty's term is ``-weight * estimate``: logged as the estimate with its signed weight.
+        terms["penalty"] = WeightedTerm(
+            result.estimate, -float(getattr(self.penalty, "weight", 1.0)) * self.scale()
+        )
         diagnostics = dict(out.diagnostics)
         diagnostics["penalty_estimate"] = result.estimate.detach()
         for name, value in dict(getattr(result, "diagnostics", {}) or {}).items():

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
+from mifusion.config import ModelConfig, SequenceEncoderConfig, TextEncoderConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
 
@@ -83,10 +84,8 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
 }
 
 
-def tiny_model_config(name: str, **options: object):  # type: ignore[no-untyped-def]
+def tiny_model_config(name: str, **options: object) -> ModelConfig:
     """A ModelConfig with tiny encoders (BERT hidden 32, 2 layers; LSTM 8) for tests."""
-    from mifusion.config import ModelConfig, SequenceEncoderConfig, TextEncoderConfig
-
     return ModelConfig(
         name=name,
         text=TextEncoderConfig(hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64),
