@@ -12,14 +12,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from mifusion.errors import ConfigError
 from mifusion.sweeps.study import StorageSettings, load_study, open_storage
 
-TRIALS = 5
+TRIALS = 4
 CODE = "import sys; from mifusion.cli import main; sys.exit(main())"
 TIMEOUT_S = 90
 
@@ -29,7 +31,7 @@ def _command(url: str, out: Path, trials: int = TRIALS, *extra: str) -> list[str
         sys.executable, "-c", CODE, "sweep", "run", "--storage", url, "--study", "kill", "--out", str(out),
         "--trials", str(trials), "--trainer", "mifusion.sweeps.toy:train_toy", "--pruner", "none",
         "--heartbeat", "1", "--grace", "2", "--sampler-seed", "0",
-        "--set", "train.epochs=5", "--set", "model.options.toy_epoch_seconds=0.2", *extra,
+        "--set", "train.epochs=4", "--set", "model.options.toy_epoch_seconds=0.25", *extra,
     ]  # fmt: skip
 
 
@@ -39,16 +41,17 @@ def _env() -> dict[str, str]:
 
 def _wait_for_running_trial(url: str, pid: int, deadline: float) -> int:
     """Number of a trial that worker ``pid`` is running and has reported at least one epoch of."""
+    storage = open_storage(StorageSettings(url, 1, 2))
     while time.monotonic() < deadline:
         try:
-            study = load_study(open_storage(StorageSettings(url, 1, 2)), "kill")
-        except Exception:  # the study is not created yet
+            study = load_study(storage, "kill")
+        except ConfigError:  # the study is not created yet
             time.sleep(0.2)
             continue
         for trial in study.get_trials(deepcopy=False):
-            if trial.state.name == "RUNNING" and trial.user_attrs.get("worker_pid") == pid:
-                if trial.intermediate_values:
-                    return int(trial.number)
+            mine = trial.state.name == "RUNNING" and trial.user_attrs.get("worker_pid") == pid
+            if mine and trial.intermediate_values:
+                return int(trial.number)
         time.sleep(0.1)
     raise AssertionError(f"worker {pid} never ran a trial")
 
@@ -56,13 +59,12 @@ def _wait_for_running_trial(url: str, pid: int, deadline: float) -> int:
 def _kill_flow(url: str, out: Path) -> None:
     processes: list[subprocess.Popen] = []
     try:
-        victim = subprocess.Popen(_command(url, out, TRIALS, "--no-report"), env=_env(), stderr=subprocess.DEVNULL)
-        processes.append(victim)
-        deadline = time.monotonic() + TIMEOUT_S
-        killed = _wait_for_running_trial(url, victim.pid, deadline)
-        survivor = subprocess.Popen(_command(url, out, TRIALS, "--no-report"), env=_env(), stderr=subprocess.DEVNULL)
-        processes.append(survivor)
-        killed = _wait_for_running_trial(url, victim.pid, deadline)  # kill during a later epoch
+        victim, survivor = (
+            subprocess.Popen(_command(url, out, TRIALS, "--no-report"), env=_env(), stderr=subprocess.DEVNULL)
+            for _ in range(2)
+        )
+        processes += [victim, survivor]
+        killed = _wait_for_running_trial(url, victim.pid, time.monotonic() + TIMEOUT_S)
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait()
         assert survivor.wait(timeout=TIMEOUT_S) == 0
@@ -105,7 +107,9 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"no PostgreSQL server: {err.name} is not installed (pip install 'mifusion[postgres]')")
     data_dir = tempfile.mkdtemp(prefix="mifusion-pg-")
     try:
-        server = pgserver.get_server(data_dir, cleanup_mode="delete")
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(data_dir, cleanup_mode="delete")
     except Exception as err:  # pragma: no cover - depends on the machine
         pytest.skip(f"no PostgreSQL server could start: {type(err).__name__}: {err}")
     try:

@@ -53,8 +53,10 @@ def test_missing_validation_metric_is_a_config_error(tmp_path: Path) -> None:
     def train(cfg: ExperimentConfig, out_dir: Path, seed: int, cb: Callable | None = None) -> GuardedResult:
         return GuardedResult(valid={"corr": 0.5})
 
-    objective = make_objective(ExperimentConfig(), SPACE, train, tmp_path, ObjectiveSettings("mae", "minimize", (0,)))
-    with pytest.raises(ConfigError, match="no 'mae'.*corr"):
+    objective = make_objective(
+        ExperimentConfig(), SPACE, train, tmp_path, ObjectiveSettings("mae", "minimize", (0,))
+    )
+    with pytest.raises(ConfigError, match=r"no 'mae'.*corr"):
         optuna.create_study().optimize(objective, n_trials=1, catch=())
 
 

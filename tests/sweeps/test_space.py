@@ -72,7 +72,7 @@ def test_suggest_and_apply_give_a_trainable_config() -> None:
 
 
 def test_apply_params_revalidates_types() -> None:
-    with pytest.raises(ConfigError, match="train.epochs"):
+    with pytest.raises(ConfigError, match=r"train\.epochs"):
         apply_params(ExperimentConfig(), {"train.epochs": "many"})
 
 

@@ -63,5 +63,5 @@ def test_missing_study_lists_existing_ones(tmp_path: Path) -> None:
 
     storage = open_storage(StorageSettings(f"sqlite:///{tmp_path}/study.db"))
     optuna.create_study(storage=storage, study_name="present")
-    with pytest.raises(ConfigError, match="no study named 'absent'.*present"):
+    with pytest.raises(ConfigError, match=r"no study named 'absent'.*present"):
         load_study(storage, "absent")

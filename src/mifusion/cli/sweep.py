@@ -38,7 +38,9 @@ def register(sub: Any) -> None:
         help="run workers (default), write the study report, or retrain the best config over seeds",
     )
     source = parser.add_argument_group("what to search")
-    source.add_argument("--preset", help="shipped preset with a search_space (see 'mifusion list presets')")
+    source.add_argument(
+        "--preset", help="shipped preset (mifusion list presets); its search_space, else lr and dropout"
+    )
     source.add_argument("--config", help="YAML config file instead of a preset")
     source.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -54,9 +56,9 @@ def register(sub: Any) -> None:
     source.add_argument("--sampler-seed", type=int, default=None, help="seed of the TPE sampler")
     source.add_argument("--trainer", default=None, help=argparse.SUPPRESS)
     where = parser.add_argument_group("where the study lives")
-    where.add_argument("--storage", help="study DB URL (default: sqlite:///OUT/study.db)")
+    where.add_argument("--storage", help="study DB URL or SQLite file (default: sqlite:///OUT/study.db)")
     where.add_argument("--study", help="study name (default: sweep_<preset>); workers sharing it cooperate")
-    where.add_argument("--out", help="output directory (default: runs/sweep_<study>)")
+    where.add_argument("--out", help="output directory (default: runs/<study>)")
     where.add_argument("--workers", type=int, default=1, help="local worker processes to start")
     where.add_argument("--heartbeat", type=int, default=10, help="seconds between trial heartbeats")
     where.add_argument("--grace", type=int, default=30, help="seconds without heartbeat before a trial FAILs")

@@ -24,6 +24,8 @@ from mifusion.sweeps.study import fail_stale_trials
 from mifusion.sweeps.worker import state_counts
 
 TOP_TRIALS = 10
+IMPORTANCE_TREES = 16
+"""fANOVA forest size: 16 seeded trees rank parameters like the default 64, four times faster."""
 RETRAIN_SEEDS: tuple[int, ...] = (1111, 1112, 1113, 1114, 1115)
 
 
@@ -76,7 +78,7 @@ def best_config(study: Any) -> ExperimentConfig:
 
 
 def importances(study: Any) -> dict[str, float]:
-    """fANOVA parameter importances (sum 1); empty when fewer than 2 trials vary a parameter."""
+    """fANOVA (else PED-ANOVA) importances, summing to 1; empty with fewer than 2 complete trials."""
     import warnings
 
     import optuna
@@ -87,7 +89,13 @@ def importances(study: Any) -> dict[str, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            return dict(optuna.importance.get_param_importances(study))
+            try:  # fANOVA needs scikit-learn; PED-ANOVA (optuna >= 3.6) does not
+                fanova = optuna.importance.FanovaImportanceEvaluator(n_trees=IMPORTANCE_TREES, seed=0)
+                found = optuna.importance.get_param_importances(study, evaluator=fanova)
+            except ImportError:
+                ped_anova = optuna.importance.PedAnovaImportanceEvaluator()
+                found = optuna.importance.get_param_importances(study, evaluator=ped_anova)
+            return {name: float(value) for name, value in found.items()}
         except (RuntimeError, ValueError):
             return {}
 
@@ -118,7 +126,7 @@ def _plots(study: Any, out_dir: Path, values: dict[str, float], metric: str) -> 
         names = sorted(values, key=values.__getitem__)
         figure, axis = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
         axis.barh(names, [values[n] for n in names])
-        axis.set_xlabel("importance (fANOVA, sums to 1)")
+        axis.set_xlabel("importance (sums to 1)")
         axis.set_title("Parameter importances")
         path = out_dir / "importances.png"
         _atomic_savefig(figure, path)

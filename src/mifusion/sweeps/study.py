@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ GRACE_PERIOD_S = 30
 MAX_RETRY = 2
 SQLITE_TIMEOUT_S = 60
 CONNECT_TIMEOUT_S = 10
+INIT_ATTEMPTS = 5
+INIT_RETRY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -136,22 +139,35 @@ def open_storage(settings: StorageSettings) -> Any:
             retry["heartbeat_stale_trial_callback"] = callback
         else:
             retry["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(settings.max_retry)
-        try:
-            return RDBStorage(
-                with_driver(settings.url),
-                engine_kwargs=engine_kwargs(settings.url),
-                heartbeat_interval=settings.heartbeat_interval,
-                grace_period=settings.grace_period,
-                **retry,
-            )
-        except ImportError as err:
-            raise _unreachable(settings.url, err) from None
-        except Exception as err:
-            from sqlalchemy.exc import SQLAlchemyError
-
-            if isinstance(err, SQLAlchemyError | optuna.exceptions.StorageInternalError | ValueError):
+        for attempt in range(INIT_ATTEMPTS):
+            try:
+                return RDBStorage(
+                    with_driver(settings.url),
+                    engine_kwargs=engine_kwargs(settings.url),
+                    heartbeat_interval=settings.heartbeat_interval,
+                    grace_period=settings.grace_period,
+                    **retry,
+                )
+            except ImportError as err:
                 raise _unreachable(settings.url, err) from None
-            raise
+            except Exception as err:
+                from sqlalchemy.exc import SQLAlchemyError
+
+                if _racing_initialisation(err) and attempt + 1 < INIT_ATTEMPTS:
+                    time.sleep(INIT_RETRY_S * (attempt + 1))  # another worker is creating the tables
+                    continue
+                if isinstance(err, SQLAlchemyError | optuna.exceptions.StorageInternalError | ValueError):
+                    raise _unreachable(settings.url, err) from None
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _racing_initialisation(err: BaseException) -> bool:
+    """True for the errors two workers get when both create a fresh database's tables at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    text = str(err).lower()
+    return isinstance(err, IntegrityError) or "already exists" in text or "database is locked" in text
 
 
 def load_or_create_study(

@@ -85,6 +85,15 @@ def _objective_settings(plan: SweepPlan) -> ObjectiveSettings:
     return ObjectiveSettings(metric=metric, direction=metric_direction(metric), seeds=seeds)
 
 
+def _collect(into: list[Any]) -> Any:
+    """An optimize callback that records each finished trial in ``into``."""
+
+    def callback(_study: Any, trial: Any) -> None:
+        into.append(trial)
+
+    return callback
+
+
 def run_worker(plan: SweepPlan, settings: StorageSettings, train_fn: TrainFn, run_dir: Path) -> WorkerSummary:
     """Runs trials on the shared study until it has ``plan.n_trials`` COMPLETE trials."""
     import optuna
@@ -116,7 +125,7 @@ def run_worker(plan: SweepPlan, settings: StorageSettings, train_fn: TrainFn, ru
             time.sleep(WAIT_S)  # the running trials may finish the study, or die and be retried
             continue
         finished: list[Any] = []
-        study.optimize(objective, n_trials=1, callbacks=[lambda _, t: finished.append(t)])
+        study.optimize(objective, n_trials=1, callbacks=[_collect(finished)])
         trials_run += 1
         for trial in finished:
             log.info("worker %d: trial %d %s", os.getpid(), trial.number, trial.state.name)
