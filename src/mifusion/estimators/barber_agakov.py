@@ -80,8 +80,12 @@ class BarberAgakov(MIEstimator):
     """Barber-Agakov lower bound ``H(Y) + E log q(y|x)``.
 
     Args:
-        x_dim, y_dim: feature sizes.
-        hidden_dim, num_layers: size of q's two MLPs.
+        x_dim: feature size of x.
+        y_dim: feature size of y.
+        hidden_dim: width of q's two MLPs.
+        num_layers: their number of hidden layers.
+        critic: accepted for the shared builder signature; unused.
+        negatives: accepted for the shared builder signature; unused.
         entropy_y: H(Y) in nats when known in closed form (then the estimate is a true lower bound).
         likelihood: "gaussian" (the full log density, default) or MMIM's truncated "reference" form (parity only; not a density).
         standardize: standardisation of x (see :mod:`mifusion.estimators.critics`).

@@ -1,7 +1,9 @@
 """CLUB: contrastive log-ratio upper bound (Cheng et al., ICML 2020), for *minimising* dependency.
 
 ``I(X; Y) <= E_P[log q(y|x)] - E_{P(x)P(y)}[log q(y|x)]`` with q fitted by maximum likelihood (its loss),
-over all in-batch pairs. y is standardised by a detached affine map (the bound is invariant to it).
+over all in-batch pairs. Both x and y pass through the estimator's standardisation (default: robust,
+median/MAD then asinh): I(X; Y) is unchanged by invertible per-variable maps, so the bound still bounds
+I(X; Y), and heavy-tailed y cannot blow up the squared errors.
 
 Example:
     >>> import torch
@@ -19,7 +21,7 @@ import torch
 from torch import Tensor
 
 from mifusion.errors import ConfigError
-from mifusion.estimators.barber_agakov import GaussianConditional, affine_standardize
+from mifusion.estimators.barber_agakov import GaussianConditional
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
 from mifusion.estimators.critic_estimator import check_choice, check_views, skipped_output
 from mifusion.estimators.critics import STANDARDIZE, standardize
@@ -27,7 +29,17 @@ from mifusion.estimators.functional import club_bound, gaussian_log_likelihood
 
 
 class CLUB(MIEstimator):
-    """CLUB upper bound of I(X; Y); arguments as :class:`~mifusion.estimators.barber_agakov.BarberAgakov`."""
+    """CLUB upper bound of I(X; Y).
+
+    Args:
+        x_dim: feature size of x.
+        y_dim: feature size of y.
+        hidden_dim: width of q's two MLPs.
+        num_layers: their number of hidden layers.
+        critic: accepted for the shared builder signature; unused.
+        negatives: accepted for the shared builder signature; unused (CLUB uses all pairs).
+        standardize: standardisation of x and y (see :mod:`mifusion.estimators.critics`).
+    """
 
     bound = Bound.UPPER
 
@@ -52,14 +64,14 @@ class CLUB(MIEstimator):
         """(B,) log q(y|x) of each sample (standardised y units)."""
         check_views((x, y), self.dims, "CLUB")
         params = self.q(standardize(x, self.standardize))
-        return gaussian_log_likelihood(affine_standardize(y)[0], params.mean, params.log_variance)
+        return gaussian_log_likelihood(standardize(y, self.standardize), params.mean, params.log_variance)
 
     def forward(self, x: Tensor, y: Tensor) -> MIOutput:
         """Estimate from (B, Dx) and (B, Dy) paired rows."""
         check_views((x, y), self.dims, "CLUB")
         if x.shape[0] < 2:
             return skipped_output((x, y))
-        y_std, _ = affine_standardize(y)
+        y_std = standardize(y, self.standardize)
         params = self.q(standardize(x, self.standardize))
         estimate = club_bound(y_std, params.mean, params.log_variance)
         lld = gaussian_log_likelihood(y_std, params.mean, params.log_variance).mean()

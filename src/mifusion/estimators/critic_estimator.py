@@ -77,7 +77,8 @@ class CriticEstimator(MIEstimator):
 
     Args:
         dims: feature sizes of the k >= 2 variables.
-        hidden_dim, num_layers: critic MLP size.
+        hidden_dim: width of the critic's hidden layers.
+        num_layers: number of hidden layers.
         critic: "joint" (concatenation MLP) or "separable" (inner products of per-variable embeddings).
         negatives: "derangement" (B negatives) or "all_pairs" (B (B - 1) negatives).
         standardize: "robust" (median/MAD + asinh, default), "batch" or "none".

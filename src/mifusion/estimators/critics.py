@@ -8,9 +8,10 @@ of all pairs costs one matrix product (Oord et al., CPC, 2018).
 Standardisation (``standardize=``), with batch statistics that carry no gradient, so an encoder cannot
 change what the critic sees by rescaling its outputs:
 
-- ``"robust"`` (default): ``asinh((z - median) / (1.4826 MAD))`` per feature. Median and MAD survive
-  heavy tails (Cauchy), and asinh bounds what the critic sees; both are invertible per-variable maps, so
-  the mutual information is unchanged.
+- ``"robust"`` (default): ``c asinh(u / c)`` with ``u = (z - median) / (1.4826 MAD)`` per feature and
+  ``c = 3``. Median and MAD survive heavy tails (Cauchy); the squashing is nearly the identity within
+  three robust standard deviations and logarithmic beyond, so the critic never sees huge values. Both
+  maps are invertible per variable, so the mutual information is unchanged.
 - ``"batch"``: ``(z - mean) / std`` per feature.
 - ``"none"``: raw inputs.
 
@@ -33,6 +34,8 @@ STANDARDIZE = ("robust", "batch", "none")
 MAD_TO_STD = 1.4826
 """Scale that makes the median absolute deviation a consistent estimate of a Gaussian's std."""
 SCALE_FLOOR = 1e-6
+SQUASH_SCALE = 3.0
+"""``c asinh(z / c)``: nearly the identity within c robust standard deviations, logarithmic beyond."""
 
 
 def standardize(z: Tensor, mode: str = "robust") -> Tensor:
@@ -43,7 +46,7 @@ def standardize(z: Tensor, mode: str = "robust") -> Tensor:
         center = z.detach().median(dim=0, keepdim=True).values  # (1, D)
         mad = (z.detach() - center).abs().median(dim=0, keepdim=True).values
         scale = torch.clamp(MAD_TO_STD * mad, min=SCALE_FLOOR)
-        return torch.asinh((z - center) / scale)
+        return SQUASH_SCALE * torch.asinh((z - center) / (scale * SQUASH_SCALE))
     if mode == "batch":
         center = z.detach().mean(dim=0, keepdim=True)
         scale = torch.clamp(z.detach().std(dim=0, unbiased=False, keepdim=True), min=SCALE_FLOOR)

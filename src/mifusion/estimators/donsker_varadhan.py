@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,8 +61,8 @@ class DonskerVaradhan(CriticEstimator):
                 else:
                     mixed = torch.stack(
                         [
-                            self.log_ema + torch.log(torch.tensor(self.ema_decay)),
-                            log_batch.detach() + torch.log(torch.tensor(1.0 - self.ema_decay)),
+                            self.log_ema + math.log(self.ema_decay),
+                            log_batch.detach() + math.log(1.0 - self.ema_decay),
                         ]
                     )
                     self.log_ema.copy_(torch.logsumexp(mixed, 0))

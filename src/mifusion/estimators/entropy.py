@@ -101,7 +101,9 @@ class LabelSplitEntropy(nn.Module):
 
     Args:
         memory_size: number of earlier batches kept (MMIM: 1); 0 disables the memory.
-        form, eps, min_group_samples: see :func:`label_split_entropy`.
+        form: see :func:`label_split_entropy`.
+        eps: see :func:`label_split_entropy`.
+        min_group_samples: see :func:`label_split_entropy`.
     """
 
     def __init__(

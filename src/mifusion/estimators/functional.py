@@ -80,9 +80,11 @@ def wasserstein_bound(joint: Tensor, marginal: Tensor) -> Tensor:
 def infonce_bound(scores: Tensor) -> Tensor:
     """InfoNCE from a (B, B) score matrix with positives on the diagonal; never exceeds ``log B``.
 
-    ``mean_i [s_ii - log mean_j exp s_ij]``.
+    ``mean_i [s_ii - log mean_j exp s_ij]``, computed on rows centred at their positive so that the
+    logsumexp includes an exact exp(0) and the cap holds in floating point.
     """
-    return (scores.diagonal() - log_mean_exp(scores, dim=1)).mean()
+    centred = scores - scores.diagonal().unsqueeze(1)  # (B, B), zero diagonal
+    return math.log(scores.shape[0]) - torch.logsumexp(centred, dim=1).mean()
 
 
 def gaussian_log_likelihood(y: Tensor, mean: Tensor, log_variance: Tensor, form: str = "gaussian") -> Tensor:

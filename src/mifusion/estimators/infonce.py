@@ -34,11 +34,15 @@ class InfoNCE(MIEstimator):
     """InfoNCE lower bound of I(X; Y), capped at log B.
 
     Args:
-        x_dim, y_dim: feature sizes.
-        hidden_dim, num_layers: size of the critic or predictor (``num_layers=0``: a linear predictor).
-        critic: "joint", "separable" or "predictor".
+        x_dim: feature size of x.
+        y_dim: feature size of y.
+        hidden_dim: width of the critic or predictor.
+        num_layers: its number of hidden layers (``0``: a linear predictor).
+        critic: "separable" (default: all B x B scores from one matrix product), "joint" (an MLP on
+            each of the B^2 concatenated pairs: costly at large B) or "predictor".
         scores: "cosine" or "dot" (predictor only).
         temperature: scores are divided by it.
+        negatives: accepted and ignored (InfoNCE always uses every in-batch pair).
         standardize: input standardisation (see :mod:`mifusion.estimators.critics`).
     """
 
@@ -51,7 +55,7 @@ class InfoNCE(MIEstimator):
         *,
         hidden_dim: int = 128,
         num_layers: int = 2,
-        critic: str = "joint",
+        critic: str = "separable",
         negatives: str = "all_pairs",
         scores: str = "cosine",
         temperature: float = 1.0,
@@ -102,10 +106,11 @@ class InfoNCE(MIEstimator):
         return MIOutput(estimate, -estimate, diagnostics)
 
 
-def _build(x_dim: int, y_dim: int, *more_dims: int, **options: Any) -> InfoNCE:
+def _build(x_dim: int, y_dim: int, *more_dims: int, critic: str = "separable", **options: Any) -> InfoNCE:
+    """Registry builder; InfoNCE's critic defaults to "separable" (one matrix product for B^2 scores)."""
     if more_dims:
         raise ConfigError("infonce estimates I(X; Y) of two variables; use scope 'pairwise' for 3 modalities")
-    return InfoNCE(x_dim, y_dim, **options)
+    return InfoNCE(x_dim, y_dim, critic=critic, **options)
 
 
 ESTIMATORS.add(

@@ -73,13 +73,17 @@ class MMIMObjective(nn.Module):
         dims: modality -> unimodal vector size.
         fused_dim: size of the fused vector.
         pairs: (x, y) modality pairs of the BA bounds.
-        alpha: weight of ``nce``; beta: the BA terms enter with ``-beta``.
+        alpha: weight of ``nce``.
+        beta: the BA terms enter with ``-beta``.
         likelihood: "gaussian" (full log density) or "reference" (MMIM's truncated form).
         entropy_memory: number of earlier batches in the entropy's memory.
         parity: reproduce the reference's entropy behaviour (requires ``likelihood="reference"``).
-        cpc_scores: "cosine" (reference) or "dot"; cpc_temperature: their temperature.
-        q_hidden_dim: hidden size of q's MLPs (None: y's size, as in the reference); q_layers: depth.
-        entropy_eps: relative ridge of the covariances; min_group_samples: smaller label groups are left out.
+        cpc_scores: "cosine" (reference) or "dot".
+        cpc_temperature: temperature of the CPC scores.
+        q_hidden_dim: hidden size of q's MLPs (None: y's size, as in the reference).
+        q_layers: number of hidden layers of q's MLPs.
+        entropy_eps: relative ridge of the covariances.
+        min_group_samples: smaller label groups are left out of the entropy.
     """
 
     def __init__(

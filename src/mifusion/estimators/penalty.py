@@ -89,7 +89,10 @@ class DependencyPenalty(EstimatorModule):
         scope: "total_correlation" (joint against the product of all marginals; equals the pairwise MI
             for two modalities) or "pairwise" (sum over every pair).
         weight: the term is ``-weight * estimate``.
-        hidden_dim, num_layers, critic, negatives: the critic (see the estimator families).
+        hidden_dim: width of the critic's hidden layers.
+        num_layers: number of hidden layers.
+        critic: "joint" or "separable".
+        negatives: "derangement" or "all_pairs".
         **options: family options (``tau``, ``ema``, ``penalty_weight``, ``standardize``, ...).
     """
 
