@@ -148,7 +148,18 @@ def test_cli_check_writes_json(
     monkeypatch.setattr("mifusion.estimators.check.load_estimators", lambda: None)
     out = tmp_path / "check.json"
     argv = ["estimators", "check", "--tasks", "gauss-1d-rho0.5", "--steps", "20", "--seeds", "1"]
-    argv += ["--samples", "256", "--heldout", "128", "--batch-size", "32", "--json", str(out)]
+    argv += [
+        "--samples",
+        "256",
+        "--heldout",
+        "128",
+        "--batch-size",
+        "32",
+        "--workers",
+        "1",
+        "--json",
+        str(out),
+    ]
     assert main(argv) == 0
     assert "| gauss-1d-rho0.5 | 0.1438 | tiny |" in capsys.readouterr().out
     assert json.loads(out.read_text())["rows"][0]["estimator"] == "tiny"

@@ -22,13 +22,19 @@ TASKS_EXAMPLES = """\
 
 def register(sub: Any) -> None:
     """Registers ``mifusion estimators check`` and ``mifusion estimators tasks``."""
-    parser = add_command(
+    parser: argparse.ArgumentParser = add_command(
         sub,
         "estimators",
         "Check MI estimators against tasks with known mutual information.",
         CHECK_EXAMPLES + TASKS_EXAMPLES,
-        lambda args: parser.print_help() or 0,
+        None,
     )
+
+    def show_help(args: argparse.Namespace) -> int:
+        parser.print_help()
+        return 0
+
+    parser.set_defaults(handler=show_help)
     inner = parser.add_subparsers(dest="estimators_command", metavar="SUBCOMMAND")
 
     check = add_command(
@@ -40,7 +46,10 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--estimators", nargs="+", metavar="NAME", help="registered estimators (default: all)")
     check.add_argument(
-        "--tasks", nargs="+", metavar="TASK", help="task names (default: all two-variable tasks)"
+        "--tasks",
+        nargs="+",
+        metavar="TASK",
+        help="task names (default: the 12 default tasks; see 'mifusion estimators tasks')",
     )
     check.add_argument(
         "--samples", type=int, default=None, help="training samples per task and seed (default 10000)"
@@ -49,12 +58,14 @@ def register(sub: Any) -> None:
         "--heldout", type=int, default=None, help="held-out samples for the estimate (default 4096)"
     )
     check.add_argument("--seeds", type=int, default=None, help="seeds per task, 0 .. K-1 (default 2)")
-    check.add_argument("--steps", type=int, default=None, help="training steps per run (default 1500)")
-    check.add_argument("--batch-size", type=int, default=None, help="batch size B (default 128)")
+    check.add_argument("--steps", type=int, default=None, help="training steps per run (default 1000)")
+    check.add_argument("--batch-size", type=int, default=None, help="batch size B (default 64)")
     check.add_argument(
         "--lr", type=float, default=None, help="Adam learning rate of every estimator (default 5e-4)"
     )
-    check.add_argument("--workers", type=int, default=1, help="parallel single-threaded processes")
+    check.add_argument(
+        "--workers", type=int, default=2, help="parallel single-threaded processes (default 2)"
+    )
     check.add_argument("--threads", type=int, default=1, help="torch threads in this process")
     check.add_argument("--json", metavar="OUT", help="write the full report (rows, runs, curves) as JSON")
     check.add_argument("--plot", metavar="OUT.png", help="draw estimate against steps with the truth line")
@@ -84,7 +95,7 @@ def _check(args: argparse.Namespace) -> int:
         wasserstein_checks,
         write_json,
     )
-    from mifusion.estimators.ground_truth import TASKS, get_task
+    from mifusion.estimators.ground_truth import DEFAULT_TASKS, get_task
 
     defaults = CheckConfig()
     for arg, name in [
@@ -106,7 +117,7 @@ def _check(args: argparse.Namespace) -> int:
     if not names:
         raise ConfigError("no estimators are registered; install mifusion with its estimators package")
     entries = {name: ESTIMATORS.get(name) for name in names}
-    tasks = [get_task(t) for t in (args.tasks or TASKS)]
+    tasks = [get_task(t) for t in (args.tasks or DEFAULT_TASKS)]
     if not any(len(t.dims) == 2 for t in tasks):
         raise ConfigError(
             "--tasks: the check needs at least one two-variable task (see 'mifusion estimators tasks')"
@@ -143,7 +154,7 @@ def _check(args: argparse.Namespace) -> int:
 def _tasks(args: argparse.Namespace) -> int:
     from mifusion.estimators.ground_truth import TASKS
 
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": t.name,
             "dims": list(t.dims),

@@ -80,7 +80,7 @@ def wasserstein_checks(rows: Sequence[Row], runs: Sequence[RunResult]) -> list[W
         grads = [
             v
             for run in runs
-            if run.estimator == name
+            if run.estimator == name and run.task in WASSERSTEIN_SWEEP
             for k, v in run.diagnostics.items()
             if "gradient_norm" in k
         ]
