@@ -44,7 +44,9 @@ def test_resume_after_sigkill_mid_epoch_matches_uninterrupted(tmp_path: Path, mo
     # 6 batches per epoch: call 10 is the 4th batch of epoch 2, after the checkpoint at step 2.
     code = SCRIPT.format(here=str(HERE), kill_at=10, cfg=json.dumps(to_dict(cfg)), out=str(killed))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, timeout=120
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     state = torch.load(killed / "last.pt", weights_only=True)["trainer"]
     assert (state["epoch"], state["step"]) == (1, 2)

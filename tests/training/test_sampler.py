@@ -26,5 +26,7 @@ def test_batches_are_shuffled_across_buckets_and_differ_per_epoch() -> None:
     sampler = BatchSampler(640, 32, seed=3, lengths=lengths)
     first = [int(lengths[b].mean()) for b in sampler.batches(0)]
     assert first != sorted(first) and first != sorted(first, reverse=True)
-    assert [b.tolist() for b in sampler.batches(0)] == [b.tolist() for b in BatchSampler(640, 32, 3, lengths).batches(0)]
+    assert [b.tolist() for b in sampler.batches(0)] == [
+        b.tolist() for b in BatchSampler(640, 32, 3, lengths).batches(0)
+    ]
     assert [b.tolist() for b in sampler.batches(0)] != [b.tolist() for b in sampler.batches(1)]

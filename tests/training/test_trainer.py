@@ -28,7 +28,9 @@ def test_same_seed_gives_identical_metrics_and_other_seed_differs() -> None:
     assert a.history == [dict(r, seconds=a.history[i]["seconds"]) for i, r in enumerate(b.history)]
     assert a.best_valid == b.best_valid
     assert a.best_valid["mae"] != c.best_valid["mae"]
-    assert {"train/task", "train/nce", "train/weighted/nce", "train/estimator_loss", "valid/mae"} <= set(a.history[0])
+    assert {"train/task", "train/nce", "train/weighted/nce", "train/estimator_loss", "valid/mae"} <= set(
+        a.history[0]
+    )
 
 
 def test_main_loss_never_moves_estimator_params_and_estimator_step_does() -> None:
@@ -54,7 +56,7 @@ def test_nonfinite_steps_are_skipped_then_stop_naming_the_term() -> None:
     cfg = tiny_config(max_nonfinite_steps=3)
     trainer = Trainer(TinyModel(data.spec, nan_after=2), data, cfg, 0)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    with pytest.raises(TrainingError, match="'nce'.*3 steps in a row"):
+    with pytest.raises(TrainingError, match=r"'nce'.*3 steps in a row"):
         trainer.fit()
     assert trainer.state["nonfinite_total"] == 3
     changed = [k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])]
@@ -93,3 +95,8 @@ def test_selection_handles_higher_is_better_and_early_stopping() -> None:
     _, res = fit(1, select_metric="mae", epochs=4)
     best = min(r["valid/mae"] for r in res.history)
     assert res.best_valid["mae"] == pytest.approx(best)
+
+
+def test_bf16_mixed_autocast_trains_on_cpu() -> None:
+    _, res = fit(1, precision="bf16-mixed", epochs=1)
+    assert res.history and all(v == v for v in res.best_valid.values())

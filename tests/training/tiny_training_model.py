@@ -83,7 +83,9 @@ def tiny_dataset(n: int = 96, seed: int = 0) -> MultimodalDataset:
         tlen = rng.integers(1, 9, size)
         tokens = rng.integers(1, VOCAB, (size, 8)) * (np.arange(8)[None] < tlen[:, None])
         alen = rng.integers(1, 6, size)
-        audio = rng.normal(size=(size, 5, 3)).astype(np.float32) * (np.arange(5)[None, :, None] < alen[:, None, None])
+        audio = rng.normal(size=(size, 5, 3)).astype(np.float32) * (
+            np.arange(5)[None, :, None] < alen[:, None, None]
+        )
         vision = rng.normal(size=(size, 4, 2)).astype(np.float32)
         score = (tokens >= VOCAB // 2).sum(1) / tlen - 0.5 + audio[..., 0].sum(1) / alen
         splits[name] = SplitData(

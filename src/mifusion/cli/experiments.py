@@ -58,6 +58,10 @@ def train(args: argparse.Namespace) -> int:
     result = run_experiment(
         cfg, out, resume=bool(args.resume), checkpoint_every=args.checkpoint_every, progress=_progress(args)
     )
+    from mifusion.training.distributed import world
+
+    if world()[0] != 0:  # torchrun: only rank 0 reports
+        return 0
     print(f"Test metrics ({len(result.runs)} seed(s); checkpoint selected on validation):")
     print(experiment_table(result, "test"))
     print(f"run directory: {out}")
@@ -112,7 +116,7 @@ def register(sub: Any) -> None:
         sub, "train", "Train a model (default: MMIM on the built-in synthetic data, about a minute on CPU).",
         "  mifusion train\n"
         "  mifusion train --preset mosi_mmim --data data/mosi.pkl --seeds 1111 1112 1113 --out runs/mmim\n"
-        "  mifusion train --preset synth_tfn --penalty jensen_shannon --set train.epochs=5\n"
+        "  mifusion train --preset synth_tfn --penalty js --set train.epochs=5\n"
         "  mifusion train --resume runs/mmim",
         train,
     )  # fmt: skip

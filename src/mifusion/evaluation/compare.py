@@ -2,7 +2,7 @@
 
 Example:
     >>> diff = paired_difference({1: 0.8, 2: 0.9, 3: 0.7}, {1: 0.9, 2: 1.0, 3: 0.75})
-    >>> round(diff.mean, 3), diff.count
+    >>> round(diff.mean, 3), diff.pairs
     (-0.083, 3)
 """
 
@@ -26,7 +26,7 @@ class PairedDifference(NamedTuple):
     mean: float
     low: float
     high: float
-    count: int
+    pairs: int
 
 
 def seed_metrics(run_dir: Path, split: str = "test") -> dict[int, dict[str, float]]:
@@ -86,6 +86,6 @@ def compare_runs(run_dirs: list[Path], baseline: Path | None = None, split: str 
                     {s: m[key] for s, m in seeds.items()}, {s: m[key] for s, m in base.items()}
                 )
                 lines.append(
-                    f"| {name} | {key} | {diff.mean:+.3f} | [{diff.low:+.3f}, {diff.high:+.3f}] | {diff.count} |"
+                    f"| {name} | {key} | {diff.mean:+.3f} | [{diff.low:+.3f}, {diff.high:+.3f}] | {diff.pairs} |"
                 )
     return text + "\n".join(lines) + "\n"

@@ -72,7 +72,7 @@ def write_run_results(run_dir: Path, result: Any, test: Any) -> None:
         {"id": i, "prediction": float(p), "label": float(t)}
         for i, p, t in zip(test.ids, test.prediction, test.label)
     ]
-    write_rows_csv(run_dir / "test_predictions.csv", rows)  # type: ignore[arg-type]
+    write_rows_csv(run_dir / "test_predictions.csv", rows)
 
 
 def experiment_table(result: Any, split: str = "test") -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 import torch
 
@@ -32,6 +33,10 @@ class Condition:
     name: str
     kind: str  # "intact", "masked", "zeroed" or "noise"
     transform: Transform | None
+
+
+def _without(batch: MultimodalBatch, modalities: Sequence[str]) -> MultimodalBatch:
+    return batch.without(modalities)
 
 
 def zero_fill(batch: MultimodalBatch, modalities: Sequence[str]) -> MultimodalBatch:
@@ -63,9 +68,11 @@ def conditions(
     drops = [c for r in range(1, len(modalities)) for c in itertools.combinations(modalities, r)]
     for combo in drops:
         label = "-" + "-".join(combo)
-        out.append(Condition(label, "masked", lambda b, c=combo: b.without(c)))
-        out.append(Condition(label, "zeroed", lambda b, c=combo: zero_fill(b, c)))
+        out.append(Condition(label, "masked", partial(_without, modalities=combo)))
+        out.append(Condition(label, "zeroed", partial(zero_fill, modalities=combo)))
     for sigma in noise_levels:
         generator = torch.Generator().manual_seed(seed)
-        out.append(Condition(f"noise {sigma:g}", "noise", lambda b, s=sigma, g=generator: add_noise(b, s, g)))
+        out.append(
+            Condition(f"noise {sigma:g}", "noise", partial(add_noise, sigma=sigma, generator=generator))
+        )
     return out

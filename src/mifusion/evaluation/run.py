@@ -70,7 +70,9 @@ class TrainedRun:
         """(B,) the dependency penalty's pointwise score per sample (higher = more consistent)."""
         self.model.eval()
         with torch.no_grad():
-            return _pointwise(self.model, batch.to(self.device), self.run_dir).reshape(-1).float().cpu().numpy()
+            return (
+                _pointwise(self.model, batch.to(self.device), self.run_dir).reshape(-1).float().cpu().numpy()
+            )
 
 
 def _pointwise(model: FusionModel, batch: MultimodalBatch, run_dir: Path) -> torch.Tensor:
@@ -83,8 +85,9 @@ def _pointwise(model: FusionModel, batch: MultimodalBatch, run_dir: Path) -> tor
         raise ConfigError(
             f"{run_dir}: this model has no dependency penalty to score with; train with --penalty ESTIMATOR"
         )
-    out = model.model(batch)  # type: ignore[operator]
-    reps = {m: out.unimodal[m] for m in model.unimodal_dims}  # type: ignore[attr-defined]
+    inner: Any = model.model
+    out = inner(batch)
+    reps = {m: out.unimodal[m] for m in model.unimodal_dims}
     if getattr(model, "tap", "unimodal") == "fused":
         reps = {"fused": out.fused, **reps}
     return penalty.pointwise_scores(reps)

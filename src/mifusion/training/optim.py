@@ -46,7 +46,7 @@ class Optimizers:
 
 def _optimizer(name: str, groups: list[dict[str, object]], weight_decay: float) -> torch.optim.Optimizer:
     cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
-    return cls(groups, weight_decay=weight_decay)  # type: ignore[arg-type]
+    return cls(groups, weight_decay=weight_decay)
 
 
 def build_optimizers(model: FusionModel, cfg: TrainConfig) -> Optimizers:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 
 from mifusion.config import ExperimentConfig
+from mifusion.training.distributed import init_from_env
 from mifusion.training.pipeline import PreparedData, prepare_data
 from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
 from mifusion.training.seed import seed_everything
@@ -91,7 +94,11 @@ def train_one(
     from mifusion.evaluation.reports import write_run_results
 
     start = time.perf_counter()
-    out_dir = Path(out_dir)
+    device = resolve_device(cfg.train.device)
+    rank, _ = init_from_env(device)
+    final_dir = Path(out_dir)
+    # only rank 0 writes the run directory; other torchrun processes write to a scratch folder
+    out_dir = final_dir if rank == 0 else Path(tempfile.mkdtemp(prefix=f"mifusion-rank{rank}-"))
     out_dir.mkdir(parents=True, exist_ok=True)
     if cfg.train.num_threads:
         torch.set_num_threads(cfg.train.num_threads)
@@ -102,7 +109,6 @@ def train_one(
         write_json(out_dir / "feature_stats.json", data.stats.to_dict())
     seed_everything(seed)
     model = build(cfg, data)
-    device = resolve_device(cfg.train.device)
     trainer = Trainer(
         model, data, cfg, seed, out_dir, device,  # type: ignore[arg-type]
         epoch_callback=epoch_callback, checkpoint_every=checkpoint_every, progress=progress,
@@ -123,8 +129,12 @@ def train_one(
         seed, str(out_dir), fit.best_epoch, fit.best_valid, compute(test.prediction, test.label, data.spec),
         len(fit.history), time.perf_counter() - start, fit.nonfinite_steps,
     )  # fmt: skip
-    write_run_results(out_dir, result, test)
-    write_run_plots(out_dir, fit.history, test)
+    if rank == 0:
+        write_run_results(out_dir, result, test)
+        write_run_plots(out_dir, fit.history, test)
+    else:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        result.run_dir = str(final_dir)
     return result
 
 
@@ -156,8 +166,10 @@ def run_experiment(
     from mifusion.evaluation.reports import write_experiment_results
 
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_config(out_dir, cfg)
+    rank, _ = init_from_env(resolve_device(cfg.train.device))
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_config(out_dir, cfg)
     data: PreparedData | None = None
     runs: list[RunResult] = []
     for seed in cfg.train.seeds:
@@ -180,5 +192,6 @@ def run_experiment(
             )
         )
     result = ExperimentResult(str(out_dir), runs, summarize(runs))
-    write_experiment_results(out_dir, result)
+    if rank == 0:
+        write_experiment_results(out_dir, result)
     return result

@@ -29,7 +29,7 @@ def seed_everything(seed: int) -> None:
 
 def rng_state() -> dict[str, Any]:
     """The global RNG states as tensors and plain lists (loadable with ``weights_only=True``)."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()
     state: dict[str, Any] = {
         "python": [list(t) if isinstance(t, tuple) else t for t in random.getstate()],
         "numpy": {

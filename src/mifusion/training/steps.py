@@ -10,6 +10,7 @@ import torch
 from mifusion.data.batch import MultimodalBatch
 from mifusion.models.base import FusionModel, ModelOutput
 from mifusion.objectives import compose_loss, task_loss
+from mifusion.training.distributed import any_flag, average_gradients
 from mifusion.training.optim import Optimizers
 
 
@@ -62,10 +63,11 @@ def _step_estimator(out: ModelOutput, optim: Optimizers, clip: float | None) -> 
     if out.estimator_loss is None or optim.estimator is None:
         return None
     value = float(out.estimator_loss.detach())
-    if not math.isfinite(value):
+    if any_flag(not math.isfinite(value)):
         return value
     optim.estimator.zero_grad(set_to_none=True)
     out.estimator_loss.backward(inputs=optim.estimator_params)
+    average_gradients(optim.estimator_params)
     if clip is not None:
         torch.nn.utils.clip_grad_norm_(optim.estimator_params, clip)
     optim.estimator.step()
@@ -89,11 +91,12 @@ def train_step(
     parts = dict(objective.parts)
     parts.update({f"diag/{k}": float(v.detach()) for k, v in out.diagnostics.items() if v.numel() == 1})
     bad = first_nonfinite(parts)
-    if bad is not None:
+    if any_flag(bad is not None):
         optim.main.zero_grad(set_to_none=True)
-        return StepResult(parts, skipped=True, bad_term=bad)
+        return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
     optim.main.zero_grad(set_to_none=True)
     objective.total.backward(inputs=optim.main_params, retain_graph=out.estimator_loss is not None)
+    average_gradients(optim.main_params)
     if clip is not None:
         torch.nn.utils.clip_grad_norm_(optim.main_params, clip)
     optim.main.step()

@@ -22,6 +22,7 @@ from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import load_checkpoint, save_checkpoint
+from mifusion.training.distributed import shard, world
 from mifusion.training.loader import iterate, sample_lengths
 from mifusion.training.optim import build_optimizers
 from mifusion.training.pipeline import PreparedData
@@ -130,10 +131,12 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> None:
         tcfg, state = self.cfg.train, self.state
         train, mods = self.data.dataset["train"], self.data.spec.modalities
-        batches = self.sampler.batches(epoch)
+        rank, size = world()
+        batches = [shard(b, rank, size) for b in self.sampler.batches(epoch)]
         self.model.train()
-        if hasattr(self.model, "set_epoch"):
-            self.model.set_epoch(epoch)
+        set_epoch = getattr(self.model, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
         if tcfg.estimator_stage == "separate_pass" and state["step"] == 0 and self.optim.estimator:
             count = max(1, round(len(batches) * tcfg.estimator_pass_fraction))
             for batch in iterate(train, batches[:count], mods, self.device):
@@ -213,17 +216,20 @@ class Trainer:
         self.model.to(self.device)
         epochs = self.cfg.train.epochs
         stopped = self.state["bad_epochs"] >= self.cfg.train.early_stopping_patience
+        epoch_bar = self._bar(epochs, "epochs", self.state["epoch"])
         while self.state["epoch"] < epochs and not stopped:
             epoch, start = self.state["epoch"], time.perf_counter()
             self._train_epoch(epoch)
             stopped = self._end_epoch(epoch, time.perf_counter() - start)
             row = self.state["history"][-1]
+            epoch_bar.update(1)
             log.info(
                 "epoch %d/%d  train loss %.4f  valid %s %.4f%s", epoch + 1, epochs,
                 row.get("train/total", float("nan")), self.cfg.train.select_metric,
                 row.get(f"valid/{self.cfg.train.select_metric}", float("nan")),
                 "  (best)" if self.state["best_epoch"] == epoch + 1 else "",
             )  # fmt: skip
+        epoch_bar.close()
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         return FitResult(
