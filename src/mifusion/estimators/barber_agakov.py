@@ -6,9 +6,18 @@ Gaussian entropy of the batch covariance of y (exact only for Gaussian Y, an ove
 reported as ``diagnostics["entropy"]``). For H(Y) from labels and a memory, see
 :mod:`mifusion.estimators.entropy` and :class:`mifusion.estimators.mmim.MMIMObjective`.
 
-q is a diagonal Gaussian whose mean and log-variance come from two MLPs on the (standardised) x. y is
-mapped by a detached per-feature affine standardisation (median/MAD) before q and the log-Jacobian is
-added back, so ``log q`` is the exact density of the raw y at any scale. The log-variance is softly
+q's mean and log-variance come from two MLPs on the (standardised) x. With ``covariance="diagonal"``
+(default) q is a diagonal Gaussian; with ``covariance="full"`` the residual ``r = y - mean(x)`` is first
+multiplied by a learned unit lower-triangular matrix M (x-independent, identity at start), so q has the
+full covariance ``M^-1 diag(exp(log_variance(x))) M^-T`` (an LDL^T factorisation, log |det M| = 0): exact
+for Gaussian tasks, whose conditional covariance does not depend on x, for one (D, D) product.
+
+y is mapped by a detached per-feature affine standardisation before q and its log-Jacobian is added back,
+so ``log q`` is the exact density of the raw y at any scale. The centre and scale (median and 1.4826 MAD)
+are running statistics (:class:`RunningAffine`): updated by an exponential moving average from each batch
+in training mode, used as they are in eval mode, so every sample of a batch (and every batch) goes
+through one fixed map. Per-batch statistics would add a random shift and scale that q cannot predict
+from x, which costs most when the true conditional variance is small. The log-variance is softly
 bounded to ``+-LOG_VARIANCE_LIMIT`` in those standard units so identical rows cannot drive it to -inf.
 
 Example:
@@ -29,13 +38,14 @@ from torch import Tensor, nn
 from mifusion.errors import ConfigError
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
 from mifusion.estimators.critic_estimator import check_choice, check_views, skipped_output
-from mifusion.estimators.critics import MAD_TO_STD, SCALE_FLOOR, STANDARDIZE, mlp, standardize
+from mifusion.estimators.critics import SCALE_FLOOR, SQUASH_SCALE, STANDARDIZE, RunningAffine, mlp
 from mifusion.estimators.functional import gaussian_entropy, gaussian_log_likelihood
 
 LOG_VARIANCE_LIMIT = 10.0
 """Soft bound on q's log-variance (in the units q sees): sigma within [e^-5, e^5]."""
 COVARIANCE_EPS = 1e-4
 LIKELIHOODS = ("gaussian", "reference")
+COVARIANCES = ("diagonal", "full")
 
 
 class GaussianParams(NamedTuple):
@@ -59,15 +69,6 @@ class GaussianConditional(nn.Module):
         return GaussianParams(self.mean(x), LOG_VARIANCE_LIMIT * torch.tanh(raw / LOG_VARIANCE_LIMIT))
 
 
-def affine_standardize(y: Tensor) -> tuple[Tensor, Tensor]:
-    """Detached per-feature (y - median) / (1.4826 MAD); returns (standardised y, sum of log scales)."""
-    center = y.detach().median(dim=0, keepdim=True).values
-    scale = torch.clamp(
-        MAD_TO_STD * (y.detach() - center).abs().median(dim=0, keepdim=True).values, SCALE_FLOOR
-    )
-    return (y - center) / scale, torch.log(scale).sum()
-
-
 def batch_gaussian_entropy(y: Tensor, eps: float = COVARIANCE_EPS) -> Tensor:
     """Gaussian entropy (nats) of the batch covariance of (B, D) y, regularised by eps * mean variance."""
     centered = y - y.mean(0, keepdim=True)
@@ -88,7 +89,9 @@ class BarberAgakov(MIEstimator):
         negatives: accepted for the shared builder signature; unused.
         entropy_y: H(Y) in nats when known in closed form (then the estimate is a true lower bound).
         likelihood: "gaussian" (the full log density, default) or MMIM's truncated "reference" form (parity only; not a density).
-        standardize: standardisation of x (see :mod:`mifusion.estimators.critics`).
+        standardize: standardisation of x: "robust" (default; running median/MAD, then the critics' asinh
+            squash), "batch" (running median/MAD only) or "none".
+        covariance: "diagonal" (default) or "full" (learned x-independent correlations, see above).
     """
 
     bound = Bound.LOWER
@@ -105,21 +108,42 @@ class BarberAgakov(MIEstimator):
         entropy_y: float | None = None,
         likelihood: str = "gaussian",
         standardize: str = "robust",
+        covariance: str = "diagonal",
     ) -> None:
         super().__init__()
         check_choice("likelihood", likelihood, LIKELIHOODS)
+        check_choice("covariance", covariance, COVARIANCES)
         check_choice("standardize", standardize, STANDARDIZE)
         self.dims = (x_dim, y_dim)
         self.entropy_y = entropy_y
         self.likelihood = likelihood
         self.standardize = standardize
+        self.covariance = covariance
         self.q = GaussianConditional(x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers)
+        self.x_affine = RunningAffine(x_dim)
+        self.y_affine = RunningAffine(y_dim)
+        # strictly lower part used: M = I + tril(L, -1), det M = 1
+        self.decorrelate = nn.Parameter(torch.zeros(y_dim, y_dim)) if covariance == "full" else None
+
+    def standardize_x(self, x: Tensor) -> Tensor:
+        """x through the running median/MAD map, then the asinh squash for "robust" ("none": raw x).
+
+        Running rather than per-batch statistics, as for y: the mean of q is then one fixed function of x.
+        """
+        if self.standardize == "none":
+            return x
+        x_std = self.x_affine(x)[0]
+        return SQUASH_SCALE * torch.asinh(x_std / SQUASH_SCALE) if self.standardize == "robust" else x_std
 
     def log_likelihood(self, x: Tensor, y: Tensor) -> tuple[Tensor, GaussianParams]:
         """(B,) log q(y|x) of the raw y, and q's parameters in standardised units."""
-        y_std, log_scale = affine_standardize(y)
-        params = self.q(standardize(x, self.standardize))
-        lld = gaussian_log_likelihood(y_std, params.mean, params.log_variance, self.likelihood)
+        y_std, log_scale = self.y_affine(y)
+        params = self.q(self.standardize_x(x))
+        mean = params.mean
+        if self.decorrelate is not None:  # compare M y with M mean(x): the residual is M (y - mean)
+            lower = torch.tril(self.decorrelate, diagonal=-1)
+            y_std, mean = y_std + y_std @ lower.T, mean + mean @ lower.T
+        lld = gaussian_log_likelihood(y_std, mean, params.log_variance, self.likelihood)
         return (lld - log_scale if self.likelihood == "gaussian" else lld), params
 
     def pointwise(self, x: Tensor, y: Tensor) -> Tensor:

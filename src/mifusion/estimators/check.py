@@ -91,8 +91,9 @@ class Row:
 
 
 def task_options(name: str, task: Task) -> dict[str, Any]:
-    """Family options the protocol passes for ``task``: Barber-Agakov gets the closed-form H(Y)."""
-    return {"entropy_y": task.entropy_y} if name == "ba" else {}
+    """Family options the protocol passes for ``task``: Barber-Agakov gets the closed-form H(Y) and a
+    full-covariance q (``covariance="full"``)."""
+    return {"entropy_y": task.entropy_y, "covariance": "full"} if name == "ba" else {}
 
 
 class UnsupportedTask(Exception):

@@ -17,7 +17,14 @@ from torch import Tensor
 
 from mifusion.errors import ConfigError, ShapeError
 from mifusion.estimators.base import MIEstimator, MIOutput
-from mifusion.estimators.critics import CRITICS, STANDARDIZE, build_critic, standardize
+from mifusion.estimators.critics import (
+    CRITICS,
+    SQUASH_SCALE,
+    STANDARDIZE,
+    RunningAffine,
+    build_critic,
+    standardize,
+)
 from mifusion.estimators.negatives import NEGATIVES, negative_indices
 
 
@@ -72,6 +79,10 @@ class CriticScores:
     index: Tensor
 
 
+CRITIC_STANDARDIZE = (*STANDARDIZE, "running")
+"""Standardisations a critic estimator accepts: the stateless ones plus running statistics."""
+
+
 class CriticEstimator(MIEstimator):
     """Base class: a critic on standardised inputs, scored on joint and product-of-marginals rows.
 
@@ -81,7 +92,8 @@ class CriticEstimator(MIEstimator):
         num_layers: number of hidden layers.
         critic: "joint" (concatenation MLP) or "separable" (inner products of per-variable embeddings).
         negatives: "derangement" (B negatives) or "all_pairs" (B (B - 1) negatives).
-        standardize: "robust" (median/MAD + asinh, default), "batch" or "none".
+        standardize: "robust" (median/MAD + asinh, default), "running" (the same with running median/MAD
+            statistics, see :class:`mifusion.estimators.critics.RunningAffine`), "batch" or "none".
         spectral_norm: spectral normalisation on every critic layer.
     """
 
@@ -103,10 +115,13 @@ class CriticEstimator(MIEstimator):
             raise ConfigError(f"{type(self).__name__} needs at least 2 variables, got dims={tuple(dims)}")
         check_choice("critic", critic, tuple(CRITICS))
         check_choice("negatives", negatives, NEGATIVES)
-        check_choice("standardize", standardize, STANDARDIZE)
+        check_choice("standardize", standardize, CRITIC_STANDARDIZE)
         self.dims = tuple(int(d) for d in dims)
         self.negatives = negatives
         self.standardize = standardize
+        self.running = (
+            torch.nn.ModuleList(RunningAffine(d) for d in self.dims) if standardize == "running" else None
+        )
         self.critic = build_critic(
             critic, self.dims, hidden_dim=hidden_dim, num_layers=num_layers, spectral_norm=spectral_norm
         )
@@ -114,6 +129,8 @@ class CriticEstimator(MIEstimator):
     def prepare(self, views: Sequence[Tensor]) -> list[Tensor]:
         """Checks shapes and standardises each variable."""
         check_views(views, self.dims, type(self).__name__)
+        if self.running is not None:
+            return [SQUASH_SCALE * torch.asinh(r(v)[0] / SQUASH_SCALE) for r, v in zip(self.running, views)]
         return [standardize(v, self.standardize) for v in views]
 
     def scores(self, views: Sequence[Tensor]) -> CriticScores:

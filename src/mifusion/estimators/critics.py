@@ -12,6 +12,9 @@ change what the critic sees by rescaling its outputs:
   ``c = 3``. Median and MAD survive heavy tails (Cauchy); the squashing is nearly the identity within
   three robust standard deviations and logarithmic beyond, so the critic never sees huge values. Both
   maps are invertible per variable, so the mutual information is unchanged.
+- ``"running"`` (critic estimators and Barber-Agakov's y only): as ``"robust"``, but with running
+  median/MAD statistics (:class:`RunningAffine`) instead of the batch's: one fixed map, no per-batch
+  shift/scale noise (which blurs sharp density ratios), but slower to follow an encoder's rescaling.
 - ``"batch"``: ``(z - mean) / std`` per feature.
 - ``"none"``: raw inputs.
 
@@ -36,6 +39,8 @@ MAD_TO_STD = 1.4826
 SCALE_FLOOR = 1e-6
 SQUASH_SCALE = 3.0
 """``c asinh(z / c)``: nearly the identity within c robust standard deviations, logarithmic beyond."""
+RUNNING_MOMENTUM = 0.01
+"""Weight of the current batch in running median/MAD statistics (the first batch initialises them)."""
 
 
 def standardize(z: Tensor, mode: str = "robust") -> Tensor:
@@ -52,6 +57,55 @@ def standardize(z: Tensor, mode: str = "robust") -> Tensor:
         scale = torch.clamp(z.detach().std(dim=0, unbiased=False, keepdim=True), min=SCALE_FLOOR)
         return (z - center) / scale
     raise ValueError(f"unknown standardize mode {mode!r}; use one of {STANDARDIZE}")
+
+
+class RunningAffine(nn.Module):
+    """Detached per-feature ``(y - centre) / scale`` with running median / 1.4826 MAD statistics.
+
+    Training mode: the batch statistics update an exponential moving average (``momentum`` per batch; the
+    first batch sets them), and the updated running values are used. Eval mode: the running values as they
+    are (the batch's own until a training batch has been seen). No statistic carries a gradient.
+
+    Example:
+        >>> import torch
+        >>> affine = RunningAffine(2)
+        >>> y_std, log_scale = affine(torch.randn(32, 2))
+        >>> y_std.shape, bool(affine.initialized)
+        (torch.Size([32, 2]), True)
+    """
+
+    center: Tensor
+    scale: Tensor
+    initialized: Tensor
+
+    def __init__(self, dim: int, momentum: float = RUNNING_MOMENTUM) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.register_buffer("center", torch.zeros(dim))
+        self.register_buffer("scale", torch.ones(dim))
+        self.register_buffer("initialized", torch.tensor(False))
+
+    def forward(self, y: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, D) -> standardised (B, D) and the sum of log scales (the log-Jacobian to subtract)."""
+        if self.training or not bool(self.initialized):
+            center, scale = _median_mad(y.detach())
+            if self.training:
+                with torch.no_grad():
+                    weight = self.momentum if bool(self.initialized) else 1.0
+                    self.center.lerp_(center, weight)
+                    self.scale.lerp_(scale, weight)
+                    self.initialized.fill_(True)
+                center, scale = self.center, self.scale
+        else:
+            center, scale = self.center, self.scale
+        return (y - center) / scale, torch.log(scale).sum()
+
+
+def _median_mad(y: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-feature median and 1.4826 MAD (floored) of (B, D), each (D,)."""
+    center = y.median(dim=0).values
+    scale = torch.clamp(MAD_TO_STD * (y - center).abs().median(dim=0).values, SCALE_FLOOR)
+    return center, scale
 
 
 def mlp(
