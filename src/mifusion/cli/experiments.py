@@ -36,14 +36,23 @@ def _config(args: argparse.Namespace) -> Any:
 
 def train(args: argparse.Namespace) -> int:
     """Handler of ``mifusion train``."""
+    library_logger = logging.getLogger("mifusion")
+    previous_level = library_logger.level
+    if args.quiet:
+        library_logger.setLevel(logging.WARNING)
+    try:
+        return _train(args)
+    finally:
+        library_logger.setLevel(previous_level)
+
+
+def _train(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from mifusion.config import load
     from mifusion.evaluation.reports import experiment_table
     from mifusion.training.runner import run_experiment
 
-    if args.quiet:
-        logging.getLogger("mifusion").setLevel(logging.WARNING)
     if args.resume:
         out = Path(args.resume)
         if not (out / "config.yaml").exists():
