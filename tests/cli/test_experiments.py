@@ -133,3 +133,11 @@ def test_default_train_trains_mmim_on_synthetic_data(
     assert "| seed 1111 |" in capsys.readouterr().out
     results = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert results["summary"]["test"]["mae"]["mean"] < 1.0  # the training-mean floor is about 1.3 here
+
+
+def test_repeated_set_flags_accumulate(capsys: pytest.CaptureFixture[str]) -> None:
+    from mifusion.cli import main
+
+    assert main(["show-config", "--set", "train.epochs=3", "--set", "train.lr=0.01"]) == 0
+    out = capsys.readouterr().out
+    assert "epochs: 3" in out and "lr: 0.01" in out

@@ -136,7 +136,9 @@ def register(sub: Any) -> None:
     p.add_argument("--penalty", help="dependency penalty estimator (sets penalty.estimator)")
     p.add_argument("--modalities", help="comma-separated subset of text,audio,vision")
     p.add_argument("--seeds", nargs="+", type=int, help="seeds to repeat the run with")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides")
+    p.add_argument(
+        "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="config overrides"
+    )
     p.add_argument("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
     p.add_argument("--checkpoint-every", type=int, metavar="STEPS", help="also checkpoint every N steps")

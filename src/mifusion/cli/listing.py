@@ -70,4 +70,4 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--preset")
     p.add_argument("--config")
-    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    p.add_argument("--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE")

@@ -1,0 +1,174 @@
+"""Shared plumbing of the claim studies: arms, seeds, baselines, paired tables.
+
+An *arm* is a preset plus ``--set``-style overrides; every arm of a study runs with the same seeds
+through :func:`mifusion.training.runner.train_one` (the CLI's own code path) and yields one dict of
+test metrics per seed (checkpoint chosen on validation; test read once). Tiny mode shrinks data and
+epochs, never the pipeline.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from stats import PairedDifference, holm_family, mean_std, paired_difference, verdict
+
+METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
+LOWER_IS_BETTER = {"mae"}
+TINY_SETS = ("data.synth.n=120", "train.epochs=1", "train.batch_size=32", "train.num_threads=1",
+             "train.device=cpu", "model.hidden_dim=16")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One configuration of a study: a label, a preset and overrides (``section.key=value``)."""
+
+    label: str
+    preset: str
+    sets: tuple[str, ...] = ()
+
+
+def config(arm: Arm, extra: Sequence[str] = ()):
+    """The arm's resolved config (preset, then ``extra`` such as tiny-mode sets, then the arm's sets)."""
+    from mifusion.presets import resolve
+
+    return resolve(arm.preset, None, [*extra, *arm.sets])
+
+
+@dataclass
+class ArmResult:
+    """Per-seed validation and test metrics of one arm (same seed order in both)."""
+
+    valid: list[dict[str, float]]
+    test: list[dict[str, float]]
+
+    def valid_mean(self, metric: str = "mae") -> float:
+        """Mean validation metric over seeds (the selection criterion)."""
+        return float(np.mean([r[metric] for r in self.valid]))
+
+
+def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()) -> ArmResult:
+    """Trains the arm once per seed into ``out/<label>/seed_<s>``; returns valid and test metrics.
+
+    A seed whose ``results.json`` exists is read back, so an interrupted study resumes.
+    """
+    from mifusion.training.runner import train_one
+
+    cfg = config(arm, extra)
+    res = ArmResult([], [])
+    for seed in seeds:
+        seed_dir = out / arm.label / f"seed_{seed}"
+        done = seed_dir / "results.json"
+        if done.exists():
+            run = json.loads(done.read_text(encoding="utf-8"))["run"]
+            valid, test = run["valid"], run["test"]
+        else:
+            r = train_one(cfg, seed_dir, seed)
+            valid, test = r.valid, r.test
+        res.valid.append({k: float(v) for k, v in valid.items()})
+        res.test.append({k: float(v) for k, v in test.items()})
+    return res
+
+
+def select(candidates: dict[str, ArmResult], metric: str = "mae") -> str:
+    """The label with the best mean validation ``metric`` (equal tuning effort per arm family)."""
+    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    return min(candidates, key=lambda k: sign * candidates[k].valid_mean(metric))
+
+
+def baselines(arm: Arm, extra: Sequence[str] = ()) -> dict[str, dict[str, float]]:
+    """Constant (training mean) and ridge on time-averaged features, scored on the test split.
+
+    Ridge: closed form on the train split's per-modality time averages (text: token features when
+    the data has them, else excluded), alpha chosen on validation MAE from 10^-2 .. 10^3.
+    """
+    from mifusion.metrics.accumulator import compute_metrics
+    from mifusion.training.pipeline import prepare_data
+
+    data = prepare_data(config(arm, extra)).dataset
+
+    def feats(split: str) -> np.ndarray:
+        s = data[split]
+        cols = []
+        for m in sorted(s.sequences):
+            x, n = np.asarray(s.sequences[m], dtype=float), np.asarray(s.lengths[m], dtype=float)
+            cols.append(x.sum(axis=1) / np.maximum(n, 1.0)[:, None])
+        return np.concatenate(cols, axis=1) if cols else np.zeros((len(s.labels), 0))
+
+    y_tr = np.asarray(data["train"].labels, dtype=float)
+    y_te = np.asarray(data["test"].labels, dtype=float)
+    out = {"constant (train mean)": compute_metrics(np.full_like(y_te, y_tr.mean()), y_te)}
+    x_tr, x_va, x_te = feats("train"), feats("valid"), feats("test")
+    if x_tr.shape[1]:
+        mu, sd = x_tr.mean(0), x_tr.std(0) + 1e-8
+        z = [(x - mu) / sd for x in (x_tr, x_va, x_te)]
+        best = None
+        for alpha in 10.0 ** np.arange(-2, 4):
+            a = np.c_[z[0], np.ones(len(z[0]))]
+            reg = alpha * np.eye(a.shape[1])
+            reg[-1, -1] = 0.0
+            w = np.linalg.solve(a.T @ a + reg, a.T @ y_tr)
+            val = float(np.mean(np.abs(np.c_[z[1], np.ones(len(z[1]))] @ w - data["valid"].labels)))
+            if best is None or val < best[0]:
+                best = (val, w)
+        assert best is not None
+        out["ridge, time-averaged features"] = compute_metrics(
+            np.c_[z[2], np.ones(len(z[2]))] @ best[1], y_te
+        )
+    return out
+
+
+def arm_table(results: dict[str, list[dict[str, float]]]) -> str:
+    """Markdown: mean +- std (ddof=1) of every metric per arm."""
+    lines = ["| arm | seeds | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
+    for label, rows in results.items():
+        cells = [mean_std([r[k] for r in rows]) if all(k in r for r in rows) else "" for k in METRICS]
+        lines.append(f"| {label} | {len(rows)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def baseline_table(rows: dict[str, dict[str, float]]) -> str:
+    """Markdown rows for deterministic baselines (one value each)."""
+    lines = ["| baseline | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
+    for label, m in rows.items():
+        lines.append(f"| {label} | " + " | ".join(f"{m[k]:.3f}" if k in m else "" for k in METRICS) + " |")
+    return "\n".join(lines)
+
+
+def comparisons(
+    results: dict[str, list[dict[str, float]]], pairs: Sequence[tuple[str, str]], metric: str = "mae"
+) -> list[PairedDifference]:
+    """Holm-corrected paired differences ``treatment - base`` of ``metric`` for (treatment, base) pairs."""
+    diffs = [
+        paired_difference([r[metric] for r in results[t]], [r[metric] for r in results[b]], f"{t} vs {b}")
+        for t, b in pairs
+    ]
+    return holm_family(diffs)
+
+
+def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> str:
+    """Markdown: mean difference, raw and Holm-corrected 95 % intervals, Holm p, verdict."""
+    lower = metric in LOWER_IS_BETTER
+    lines = [f"| comparison ({metric}, treatment - base) | n | mean diff | 95 % CI | Holm CI | Holm p | verdict |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for d in diffs:
+        lines.append(
+            f"| {d.name} | {d.n} | {d.mean:+.4f} | [{d.low:+.4f}, {d.high:+.4f}] | "
+            f"[{d.low_holm:+.4f}, {d.high_holm:+.4f}] | {d.p_holm:.3g} | {verdict(d, lower)} |"
+        )
+    return "\n".join(lines)
+
+
+def write_report(path: Path, text: str) -> None:
+    """Atomic Markdown write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
