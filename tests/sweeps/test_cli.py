@@ -36,7 +36,21 @@ def test_unreachable_postgres_is_one_line_exit_2(capsys: pytest.CaptureFixture[s
     ("args", "message"),
     [
         (["--set", "search_space={train.lrr: {type: float, low: 0.1, high: 1}}"], "not a config field"),
-        (["--set", "train.lr=0.01", "--set", "model.dropout=0.1"], "nothing to search"),
+        (
+            [
+                "--set",
+                "train.lr=0.01",
+                "--set",
+                "model.dropout=0.1",
+                "--set",
+                "model.options.alpha=0.1",
+                "--set",
+                "model.options.beta=0.1",
+                "--set",
+                "model.options.entropy_memory=1",
+            ],
+            "nothing to search",
+        ),
         (["--trainer", "nowhere:train"], "cannot import trainer"),
     ],
 )
