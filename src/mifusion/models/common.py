@@ -106,3 +106,11 @@ def check_modalities(name: str, spec: DataSpec, requires: Sequence[str] = ()) ->
 def zero_absent(batch: MultimodalBatch, m: str, x: Tensor) -> Tensor:
     """``x`` (B, D) with the rows of samples lacking modality ``m`` set to zero."""
     return x * present_of(batch, m, x).to(x.dtype).unsqueeze(-1)
+
+
+def frame_dims(spec: DataSpec, text: ModalityEncoders | None) -> dict[str, int]:
+    """Features per time step of each used modality (text: the text encoder's per-token state size)."""
+    dims = {m: spec.feature_dims[m] for m in spec.modalities if m in spec.feature_dims}
+    if text is not None:
+        dims["text"] = text.state_dims["text"]
+    return dims

@@ -23,7 +23,7 @@ from mifusion.data.spec import DataSpec
 from mifusion.encoders.pooling import masked_mean
 from mifusion.encoders.sequence import RecurrentEncoder
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
-from mifusion.models.common import ModalityEncoders, mlp, zero_absent
+from mifusion.models.common import ModalityEncoders, frame_dims, mlp, zero_absent
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,7 @@ class EFLSTM(FusionModel):
         self.modalities = spec.modalities
         self.text = text
         self.text_encoder = text.text_encoder if text is not None else None
-        dims = {m: spec.feature_dims[m] for m in self.modalities if m in spec.feature_dims}
-        if text is not None:
-            dims["text"] = text.state_dims["text"]
+        dims = frame_dims(spec, text)
         self.project = nn.ModuleDict({m: nn.Linear(dims[m], options.proj_dim) for m in self.modalities})
         self.lstm = RecurrentEncoder(
             options.proj_dim * len(self.modalities), options.lstm_dim, bidirectional=options.bidirectional

@@ -21,7 +21,7 @@ from mifusion.encoders.pooling import last_valid, safe_key_padding_mask
 from mifusion.encoders.sequence import sinusoidal_positions
 from mifusion.fusions.crossmodal import CrossmodalTransformer
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
-from mifusion.models.common import ModalityEncoders, mlp, zero_absent
+from mifusion.models.common import ModalityEncoders, frame_dims, mlp, zero_absent
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,7 @@ class MulT(FusionModel):
         self.modalities = spec.modalities
         self.text = text
         self.text_encoder = text.text_encoder if text is not None else None
-        dims = {m: spec.feature_dims[m] for m in self.modalities if m in spec.feature_dims}
-        if text is not None:
-            dims["text"] = text.state_dims["text"]
+        dims = frame_dims(spec, text)
         d = options.dim
         self.dim = d
         self.project = nn.ModuleDict({m: nn.Linear(dims[m], d) for m in self.modalities})
