@@ -218,3 +218,17 @@ def test_precomputed_text_features(name: str) -> None:
     out = model(batch)
     assert_finite(out)
     total_loss(out, batch).backward()
+
+
+def test_lf_dnn_linear_head_is_dropout_and_one_linear_layer_on_the_pooled_encodings() -> None:
+    spec = tiny_spec(("text", "audio"))
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config("lf_dnn", head="linear"), None, spec)
+    linears = [m for m in model.head.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 1 and linears[0].out_features == 1
+    assert model.fused_dim == sum(model.encoders.output_dims.values())
+    batch = tiny_batch(spec, 4)
+    out = model(batch)
+    assert out.fused is not None and out.fused.shape == (4, model.fused_dim)
+    total_loss(out, batch).backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)

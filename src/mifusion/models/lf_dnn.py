@@ -7,6 +7,7 @@ On ``{text}`` alone this is "the text-only model": a text encoder with an MLP he
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
@@ -20,9 +21,16 @@ from mifusion.models.common import ModalityEncoders, mlp, zero_absent
 
 @dataclass(frozen=True)
 class LFDNNOptions:
-    """LF-DNN options: width of each modality's post-encoder network."""
+    """LF-DNN options.
+
+    Attributes:
+        unimodal_dim: width of each modality's post-encoder network (``head="mlp"``).
+        head: ``"mlp"`` (per-modality subnet, concat, two-layer MLP) or ``"linear"`` (the pooled encodings,
+            concatenated, dropout, one linear layer: on ``{text}`` this is the plain "CLS -> linear" fine-tune).
+    """
 
     unimodal_dim: int = 32
+    head: Literal["mlp", "linear"] = "mlp"
 
 
 class LFDNN(FusionModel):
@@ -36,34 +44,41 @@ class LFDNN(FusionModel):
     """
 
     def __init__(
-        self, encoders: ModalityEncoders, unimodal_dim: int, hidden_dim: int, dropout: float
+        self, encoders: ModalityEncoders, options: LFDNNOptions, hidden_dim: int, dropout: float
     ) -> None:
         super().__init__()
         self.modalities = encoders.modalities
         self.encoders = encoders
         self.text_encoder = encoders.text_encoder
-        self.subnets = nn.ModuleDict(
-            {
-                m: nn.Sequential(nn.Linear(d, unimodal_dim), nn.ReLU(), nn.Dropout(dropout))
-                for m, d in encoders.output_dims.items()
-            }
+        dims = encoders.output_dims
+        if options.head == "linear":
+            self.subnets = nn.ModuleDict({m: nn.Identity() for m in dims})
+            self.unimodal_dims = {m: dims[m] for m in self.modalities}
+        else:
+            u = options.unimodal_dim
+            self.subnets = nn.ModuleDict(
+                {m: nn.Sequential(nn.Linear(d, u), nn.ReLU(), nn.Dropout(dropout)) for m, d in dims.items()}
+            )
+            self.unimodal_dims = dict.fromkeys(self.modalities, u)
+        self.fused_dim = sum(self.unimodal_dims.values())
+        self.head: nn.Module = (
+            nn.Sequential(nn.Dropout(dropout), nn.Linear(self.fused_dim, 1))
+            if options.head == "linear"
+            else mlp([self.fused_dim, hidden_dim, 1], dropout)
         )
-        self.unimodal_dims = dict.fromkeys(self.modalities, unimodal_dim)
-        self.fused_dim = unimodal_dim * len(self.modalities)
-        self.head = mlp([self.fused_dim, hidden_dim, 1], dropout)
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
-        """Batch -> prediction (B,), unimodal (B, unimodal_dim) per modality, fused (B, M*unimodal_dim)."""
+        """Batch -> prediction (B,), unimodal (B, U_m) per modality, fused (B, sum of U_m)."""
         encoded = self.encoders(batch)
         unimodal = {m: zero_absent(batch, m, self.subnets[m](encoded[m].pooled)) for m in self.modalities}
-        fused = torch.cat([unimodal[m] for m in self.modalities], dim=-1)  # (B, M*U)
+        fused = torch.cat([unimodal[m] for m in self.modalities], dim=-1)  # (B, sum U_m)
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
 def build_lf_dnn(cfg: ModelConfig, spec: DataSpec, options: LFDNNOptions) -> LFDNN:
     """Builds LF-DNN on the spec's modalities."""
     encoders = ModalityEncoders(spec, cfg)
-    return LFDNN(encoders, options.unimodal_dim, cfg.hidden_dim, cfg.dropout)
+    return LFDNN(encoders, options, cfg.hidden_dim, cfg.dropout)
 
 
 MODELS.add(
