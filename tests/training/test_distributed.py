@@ -1,7 +1,9 @@
-"""DDP on CPU: two gloo processes (torchrun) reach the metrics of one process within tolerance.
+"""DDP on CPU through Lightning Fabric: two gloo processes (torchrun) reach the metrics of one process.
 
 Like with like: the global batch (16) is the same; the tiny model's in-batch InfoNCE term is switched off
-(its negatives are per process, so it would differ by design) and dropout is off.
+(its negatives are per process, so it would differ by design) and dropout is off. The same two processes
+then train with the critic on (estimator parameters sit outside DDP and are all-reduced by mifusion) and
+must end with identical parameters, and a non-finite loss on one process only must skip the step on both.
 """
 
 from __future__ import annotations
@@ -37,8 +39,31 @@ def init(self, spec, dim=8, nan_after=None):
 t.TinyModel.__init__ = init
 cfg = from_dict(ExperimentConfig, json.loads({cfg!r}))
 result = runner.train_one(cfg, {out!r}, 3)
-import torch.distributed as dist
-print("RESULT", dist.get_rank(), json.dumps(result.test))
+import torch, torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from mifusion.errors import TrainingError
+from mifusion.training.distributed import launch
+from mifusion.training.trainer import Trainer
+rank = dist.get_rank()
+print("RESULT", rank, json.dumps(result.test))
+t.TinyModel.__init__ = original
+data, fabric = t.tiny_prepared(), launch("cpu")
+for stage in ("efficient", "separate_pass"):
+    cfg = t.tiny_config(epochs=1, modality_dropout=0.3, estimator_stage=stage)
+    trainer = Trainer(t.TinyModel(data.spec), data, cfg, 4, fabric=fabric)
+    assert isinstance(trainer.module._forward_module, DistributedDataParallel)
+    before = trainer.model.critic.weight.weight.detach().clone()
+    trainer.fit()
+    assert not torch.equal(before, trainer.model.critic.weight.weight)
+    flat = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+    with open({out!r} + f"-params-{{stage}}-{{rank}}.json", "w") as handle:  # long lines interleave
+        json.dump(flat.tolist(), handle)
+bad = Trainer(t.TinyModel(data.spec, nan_after=2 if rank == 1 else None), data,
+              t.tiny_config(epochs=1, max_nonfinite_steps=3), 4, fabric=fabric)
+try:
+    bad.fit()
+except TrainingError as err:
+    print("SKIPPED", rank, bad.state["nonfinite_total"], str(err)[:40])
 """
 
 
@@ -61,6 +86,11 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path, monkeypatch: pytes
     assert sorted(int(rank) for _, rank, _ in lines) == [0, 1]
     ddp = json.loads(lines[0][2])
     assert ddp == json.loads(lines[1][2])  # both processes hold the same model
+    for stage in ("efficient", "separate_pass"):  # every parameter equal, critic (outside DDP) included
+        ranks = [(tmp_path / f"ddp-params-{stage}-{rank}.json").read_text() for rank in (0, 1)]
+        assert ranks[0] == ranks[1]
+    skipped = sorted(line for line in proc.stdout.splitlines() if line.startswith("SKIPPED"))
+    assert [line.split(" ")[1:3] for line in skipped] == [["0", "3"], ["1", "3"]]
 
     install(monkeypatch)
     original = TinyModel.__init__

@@ -15,16 +15,30 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from mifusion.config import ExperimentConfig
-from mifusion.training.distributed import init_from_env
+from mifusion.training.distributed import launch, resolve_device
 from mifusion.training.pipeline import PreparedData, prepare_data
 from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
 from mifusion.training.seed import seed_everything
 from mifusion.training.trainer import EpochCallback, Trainer
+
+if TYPE_CHECKING:
+    from lightning_fabric import Fabric
+
+__all__ = [
+    "ExperimentResult",
+    "RunResult",
+    "build",
+    "resolve_device",
+    "run_experiment",
+    "summarize",
+    "train_one",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +66,6 @@ class ExperimentResult:
     summary: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; otherwise the named device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def build(cfg: ExperimentConfig, data: PreparedData) -> torch.nn.Module:
     """Builds the configured model for ``data.spec``."""
     from mifusion.models.build import build_model
@@ -76,6 +83,7 @@ def train_one(
     resume: bool = False,
     checkpoint_every: int | None = None,
     progress: bool = False,
+    fabric: Fabric | None = None,
 ) -> RunResult:
     """Trains one seed into ``out_dir``, selects on validation and evaluates test once.
 
@@ -88,14 +96,15 @@ def train_one(
         resume: continue from ``out_dir/last.pt`` when it exists.
         checkpoint_every: save a resumable checkpoint every this many steps, mid-epoch too.
         progress: tqdm progress bars.
+        fabric: a launched Fabric (device, precision, DDP under torchrun); None launches one from ``cfg``.
     """
     from mifusion.evaluation.evaluate import compute, predict_split
     from mifusion.evaluation.plots import write_run_plots
     from mifusion.evaluation.reports import write_run_results
 
     start = time.perf_counter()
-    device = resolve_device(cfg.train.device)
-    rank, _ = init_from_env(device)
+    fabric = fabric or launch(cfg.train.device, cfg.train.precision)
+    rank, device = fabric.global_rank, fabric.device
     final_dir = Path(out_dir)
     # only rank 0 writes the run directory; other torchrun processes write to a scratch folder
     out_dir = final_dir if rank == 0 else Path(tempfile.mkdtemp(prefix=f"mifusion-rank{rank}-"))
@@ -110,8 +119,8 @@ def train_one(
     seed_everything(seed)
     model = build(cfg, data)
     trainer = Trainer(
-        model, data, cfg, seed, out_dir, device,  # type: ignore[arg-type]
-        epoch_callback=epoch_callback, checkpoint_every=checkpoint_every, progress=progress,
+        model, data, cfg, seed, out_dir,  # type: ignore[arg-type]
+        epoch_callback=epoch_callback, checkpoint_every=checkpoint_every, progress=progress, fabric=fabric,
     )  # fmt: skip
     if resume:
         trainer.resume()
@@ -166,7 +175,8 @@ def run_experiment(
     from mifusion.evaluation.reports import write_experiment_results
 
     out_dir = Path(out_dir)
-    rank, _ = init_from_env(resolve_device(cfg.train.device))
+    fabric = launch(cfg.train.device, cfg.train.precision)
+    rank = fabric.global_rank
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
         write_config(out_dir, cfg)
@@ -189,6 +199,7 @@ def run_experiment(
                 resume=resume,
                 checkpoint_every=checkpoint_every,
                 progress=progress,
+                fabric=fabric,
             )
         )
     result = ExperimentResult(str(out_dir), runs, summarize(runs))

@@ -1,17 +1,29 @@
-"""One optimisation step of the one trainer, and training-time batch transforms."""
+"""One optimisation step of the one trainer, the reference's separate estimator pass, batch transforms.
+
+``model`` is the module to run forward: the plain model, or the Fabric-wrapped one (``fabric`` given),
+whose forward applies the precision's autocast and, under DDP, the gradient synchronisation of every
+non-estimator parameter. Estimator parameters are kept outside DDP and averaged here.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import Tensor, nn
 
 from mifusion.data.batch import MultimodalBatch
-from mifusion.models.base import FusionModel, ModelOutput
 from mifusion.objectives import compose_loss, task_loss
-from mifusion.training.distributed import any_flag, average_gradients
+from mifusion.training.critic import CriticSteps, critic_steps_for
+from mifusion.training.distributed import any_flag, average_gradients, in_ddp
 from mifusion.training.optim import Optimizers
+
+if TYPE_CHECKING:
+    from lightning_fabric import Fabric
 
 
 @dataclass
@@ -58,62 +70,161 @@ def first_nonfinite(parts: dict[str, float]) -> str | None:
     return "total" if not math.isfinite(parts.get("total", 0.0)) else None
 
 
-def _step_estimator(out: ModelOutput, optim: Optimizers, clip: float | None) -> float | None:
-    """One estimator step on ``out.estimator_loss`` (detached inputs); returns its value or None."""
-    if out.estimator_loss is None or optim.estimator is None:
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The plain model inside Fabric / DDP wrappers."""
+    from lightning_fabric.wrappers import _FabricModule
+    from torch.nn.parallel import DistributedDataParallel
+
+    while isinstance(model, (_FabricModule, DistributedDataParallel)):
+        model = model.module
+    return model
+
+
+def _backward(loss: Tensor, inputs: Sequence[Tensor], fabric: Fabric | None, retain: bool = False) -> None:
+    if fabric is None:
+        loss.backward(inputs=list(inputs), retain_graph=retain)
+    else:
+        fabric.backward(loss, inputs=list(inputs), retain_graph=retain)
+
+
+def _autocast(batch: MultimodalBatch, dtype: torch.dtype | None, fabric: Fabric | None) -> Any:
+    if fabric is not None:
+        return fabric.autocast()
+    device_type = batch.labels.device.type
+    return torch.autocast(device_type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
+@contextlib.contextmanager
+def _no_sync(model: nn.Module, fabric: Fabric | None) -> Iterator[None]:
+    if in_ddp(fabric):
+        with fabric.no_backward_sync(model):  # type: ignore[union-attr,arg-type]
+            yield
+    else:
+        yield
+
+
+def _step_estimator(
+    loss: Tensor | None,
+    optim: Optimizers,
+    clip: float | None,
+    fabric: Fabric | None,
+    params: Sequence[nn.Parameter] | None = None,
+) -> float | None:
+    """One estimator-optimiser step on ``loss`` (computed on detached inputs) into ``params``.
+
+    ``params`` defaults to every estimator parameter; parameters left without a gradient are not stepped.
+    Returns the loss value, or None when there is nothing to step.
+    """
+    if loss is None or optim.estimator is None:
         return None
-    value = float(out.estimator_loss.detach())
-    if any_flag(not math.isfinite(value)):
+    params = optim.estimator_params if params is None else params
+    value = float(loss.detach())
+    if any_flag(not math.isfinite(value), fabric):
         return value
     optim.estimator.zero_grad(set_to_none=True)
-    out.estimator_loss.backward(inputs=optim.estimator_params)
-    average_gradients(optim.estimator_params)
+    _backward(loss, params, fabric)
+    average_gradients(params, fabric)
     if clip is not None:
-        torch.nn.utils.clip_grad_norm_(optim.estimator_params, clip)
+        torch.nn.utils.clip_grad_norm_(params, clip)
     optim.estimator.step()
     return value
 
 
 def train_step(
-    model: FusionModel,
+    model: nn.Module,
     batch: MultimodalBatch,
     optim: Optimizers,
     clip: float | None,
     critic_steps: int = 1,
     autocast: torch.dtype | None = None,
+    *,
+    fabric: Fabric | None = None,
+    critic: CriticSteps | None = None,
 ) -> StepResult:
-    """Forward once; main/text step on task + weighted terms; estimator step(s) on detached reps."""
-    device_type = batch.labels.device.type
-    with torch.autocast(device_type, dtype=autocast or torch.bfloat16, enabled=autocast is not None):
+    """Forward once; main/text step on task + weighted terms; ``critic_steps`` estimator steps.
+
+    The first estimator step uses ``out.estimator_loss``; each further one re-evaluates the critic loss
+    on the same forward's detached representations (``critic``, by default from :func:`critic_steps_for`),
+    so the encoders run once per batch whatever ``critic_steps`` is.
+
+    Args:
+        model: the model to run (plain, or Fabric-wrapped when ``fabric`` is given).
+        batch: this process's batch, on the model's device.
+        optim: the run's optimisers.
+        clip: gradient-norm clipping of each optimiser's parameters, or None.
+        critic_steps: estimator steps per batch (``penalty.critic_steps``).
+        autocast: autocast dtype when ``fabric`` is None (Fabric applies its own precision).
+        fabric: the launched Fabric (backward, DDP, all-reduce), or None for plain single-process torch.
+        critic: how to take the extra critic steps; None: derived from the model.
+    """
+    with _autocast(batch, autocast, fabric):
         out = model(batch)
         task = task_loss(out.prediction.float().reshape(-1), batch.labels)
         objective = compose_loss(task, out.terms)
     parts = dict(objective.parts)
     parts.update({f"diag/{k}": float(v.detach()) for k, v in out.diagnostics.items() if v.numel() == 1})
     bad = first_nonfinite(parts)
-    if any_flag(bad is not None):
+    skip = any_flag(bad is not None, fabric)
+    optim.main.zero_grad(set_to_none=True)
+    if skip and not in_ddp(fabric):
+        return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
+    retain = out.estimator_loss is not None and not skip
+    # Under DDP a skipped step still runs its backward (keeps every process's reduction in lockstep).
+    _backward(objective.total, optim.main_params, fabric, retain)
+    if skip:
         optim.main.zero_grad(set_to_none=True)
         return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
-    optim.main.zero_grad(set_to_none=True)
-    objective.total.backward(inputs=optim.main_params, retain_graph=out.estimator_loss is not None)
-    average_gradients(optim.main_params)
     if clip is not None:
         torch.nn.utils.clip_grad_norm_(optim.main_params, clip)
     optim.main.step()
-    estimator_value = _step_estimator(out, optim, clip)
-    extra = getattr(model, "estimator_loss_from", None)
-    for _ in range(max(critic_steps - 1, 0)):
-        if extra is None:
-            break
-        _step_estimator(replace(out, estimator_loss=extra(out)), optim, clip)
+    estimator_value = _step_estimator(out.estimator_loss, optim, clip, fabric)
+    if critic_steps > 1 and estimator_value is not None:
+        critic = critic or critic_steps_for(_unwrap(model), optim.estimator_params)
+        for _ in range(critic_steps - 1 if critic is not None else 0):
+            with _autocast(batch, autocast, fabric):
+                loss = critic.loss(out, batch)  # type: ignore[union-attr]
+            _step_estimator(loss, optim, clip, fabric, critic.params)  # type: ignore[union-attr]
     if estimator_value is not None:
         parts["estimator_loss"] = estimator_value
     return StepResult(parts)
 
 
 def estimator_pass_step(
-    model: FusionModel, batch: MultimodalBatch, optim: Optimizers, clip: float | None
-) -> None:
-    """The reference's stage 1 (``estimator_stage='separate_pass'``): a forward, estimator step only."""
-    out = model(batch)
-    _step_estimator(out, optim, clip)
+    model: nn.Module,
+    batch: MultimodalBatch,
+    optim: Optimizers,
+    clip: float | None,
+    autocast: torch.dtype | None = None,
+    *,
+    fabric: Fabric | None = None,
+) -> float | None:
+    """The reference's stage 1 (``estimator_stage='separate_pass'``, the parity option).
+
+    A full forward, then one backward through every encoder: ``out.estimator_loss`` into the estimator
+    parameters plus the model's weighted MI terms (computed on the live representations) into every other
+    parameter. Only the estimator optimiser steps; all other gradients are discarded, as in the reference
+    (its stage 1 back-propagates through the encoders and keeps only the MI networks' step). Under DDP the
+    discarded gradients are not synchronised. Returns the estimator loss, or None when there is none.
+    """
+    if optim.estimator is None:
+        return None
+    with _no_sync(model, fabric):
+        with _autocast(batch, autocast, fabric):
+            out = model(batch)
+            if out.estimator_loss is None:
+                return None
+            terms = [term.weight * term.value.float() for term in out.terms.values()]
+            live = torch.stack(terms).sum() if terms else out.estimator_loss.new_zeros(())
+        value = float(out.estimator_loss.detach())
+        finite = math.isfinite(value) and math.isfinite(float(live.detach()))
+        if any_flag(not finite, fabric):
+            return value
+        optim.estimator.zero_grad(set_to_none=True)
+        optim.main.zero_grad(set_to_none=True)
+        _backward(out.estimator_loss + live, [*optim.estimator_params, *optim.main_params], fabric)
+    optim.main.zero_grad(set_to_none=True)  # the encoders' gradients are discarded
+    average_gradients(optim.estimator_params, fabric)
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(optim.estimator_params, clip)
+    optim.estimator.step()
+    return value

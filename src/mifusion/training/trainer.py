@@ -2,8 +2,10 @@
 
 Per batch: ``out = model(batch)``; the main and text-encoder optimisers step on
 ``L1(prediction, label) + sum(weight * term)``; then the estimator optimiser steps on
-``out.estimator_loss`` (computed on detached representations). Validation selects the best epoch;
-the caller evaluates the test split once with the best checkpoint.
+``out.estimator_loss`` (computed on detached representations), ``penalty.critic_steps`` times on the same
+representations. ``train.estimator_stage='separate_pass'`` adds the reference's estimator pass before
+each epoch. Devices, precision and DDP go through Lightning Fabric (:mod:`mifusion.training.distributed`).
+Validation selects the best epoch; the caller evaluates the test split once with the best checkpoint.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -22,13 +24,17 @@ from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import load_checkpoint, save_checkpoint
-from mifusion.training.distributed import shard, world
+from mifusion.training.critic import critic_steps_for
+from mifusion.training.distributed import launch, shard, wrap_model
 from mifusion.training.loader import iterate, sample_lengths
 from mifusion.training.optim import build_optimizers
 from mifusion.training.pipeline import PreparedData
 from mifusion.training.sampler import BatchSampler
 from mifusion.training.seed import rng_state, set_rng_state
 from mifusion.training.steps import drop_modalities, estimator_pass_step, train_step
+
+if TYPE_CHECKING:
+    from lightning_fabric import Fabric
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +60,16 @@ class Trainer:
         cfg: the experiment config (train and penalty sections are read here).
         seed: the run's seed (sampler, modality dropout).
         run_dir: where checkpoints go; None keeps the best state in memory only.
-        device: torch device.
+        device: the device when ``fabric`` is not given (default ``train.device``).
         on_epoch: called with each epoch's history row (logging, metrics.csv).
         epoch_callback: called with (epoch, validation metrics); may raise to stop (pruning).
         checkpoint_every: also save ``last.pt`` every this many steps mid-epoch (resume tests).
         progress: show tqdm bars.
+        fabric: a launched Fabric (:func:`mifusion.training.distributed.launch`); None launches one from
+            ``device`` and ``train.precision``. It places the model, applies the precision's autocast and,
+            under torchrun, wraps the model in DDP (estimator parameters stay outside, see distributed.py).
+
+    ``self.model`` is always the plain model (checkpoints, validation); training runs ``self.module``.
     """
 
     def __init__(
@@ -68,17 +79,21 @@ class Trainer:
         cfg: ExperimentConfig,
         seed: int,
         run_dir: Path | None = None,
-        device: torch.device | str = "cpu",
+        device: torch.device | str | None = None,
         on_epoch: Callable[[dict[str, float]], None] | None = None,
         epoch_callback: EpochCallback | None = None,
         checkpoint_every: int | None = None,
         progress: bool = False,
+        fabric: Fabric | None = None,
     ) -> None:
         self.model, self.data, self.cfg, self.seed = model, data, cfg, seed
-        self.run_dir, self.device = run_dir, torch.device(device)
+        self.fabric = fabric or launch(str(device or cfg.train.device), cfg.train.precision)
+        self.run_dir, self.device = run_dir, self.fabric.device
         self.on_epoch, self.epoch_callback = on_epoch, epoch_callback
         self.checkpoint_every, self.progress = checkpoint_every, progress
         self.optim = build_optimizers(model, cfg.train)
+        self.module = wrap_model(self.fabric, model, self.optim.estimator_params)
+        self.critic = critic_steps_for(model, self.optim.estimator_params)
         train = data.dataset["train"]
         lengths = sample_lengths(train, data.spec.modalities) if cfg.train.bucketing else None
         self.sampler = BatchSampler(len(train), cfg.train.batch_size, seed, lengths)
@@ -131,21 +146,24 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> None:
         tcfg, state = self.cfg.train, self.state
         train, mods = self.data.dataset["train"], self.data.spec.modalities
-        rank, size = world()
+        rank, size = self.fabric.global_rank, self.fabric.world_size
         batches = [shard(b, rank, size) for b in self.sampler.batches(epoch)]
-        self.model.train()
+        self.module.train()
         set_epoch = getattr(self.model, "set_epoch", None)
         if callable(set_epoch):
             set_epoch(epoch)
         if tcfg.estimator_stage == "separate_pass" and state["step"] == 0 and self.optim.estimator:
             count = max(1, round(len(batches) * tcfg.estimator_pass_fraction))
             for batch in iterate(train, batches[:count], mods, self.device):
-                estimator_pass_step(self.model, batch, self.optim, tcfg.clip_norm)
+                estimator_pass_step(self.module, batch, self.optim, tcfg.clip_norm, fabric=self.fabric)
         bar = self._bar(len(batches), f"epoch {epoch + 1}/{tcfg.epochs}", state["step"])
         for batch in iterate(train, batches[state["step"] :], mods, self.device):
             batch = drop_modalities(batch, tcfg.modality_dropout, self.dropout_rng)
             critic_steps = self.cfg.penalty.critic_steps if self.cfg.penalty.estimator else 1
-            result = train_step(self.model, batch, self.optim, tcfg.clip_norm, critic_steps, self.autocast)
+            result = train_step(
+                self.module, batch, self.optim, tcfg.clip_norm, critic_steps,
+                fabric=self.fabric, critic=self.critic,
+            )  # fmt: skip
             state["step"] += 1
             if result.skipped:
                 state["nonfinite_total"] += 1
