@@ -81,9 +81,17 @@ def test_predict_writes_ids_predictions_and_labels(runs: dict[str, Path], tmp_pa
     assert main(["predict", str(runs["base"]), str(tmp_path / "data"), "--out", str(out)]) == 0
     with out.open() as handle:
         rows = list(csv.DictReader(handle))
-    saved = list(csv.DictReader((runs["base"] / "seed_1" / "test_predictions.csv").open()))
-    assert [r["id"] for r in rows] == [r["id"] for r in saved]
-    assert float(rows[0]["prediction"]) == pytest.approx(float(saved[0]["prediction"]), abs=1e-5)
+    saved = [
+        list(csv.DictReader((runs["base"] / f"seed_{s}" / "test_predictions.csv").open())) for s in (1, 2)
+    ]
+    assert [r["id"] for r in rows] == [r["id"] for r in saved[0]]
+    ensemble = (float(saved[0][0]["prediction"]) + float(saved[1][0]["prediction"])) / 2  # mean over seeds
+    assert float(rows[0]["prediction"]) == pytest.approx(ensemble, abs=1e-5)
+    assert main(["predict", str(runs["base"]), str(tmp_path / "data"), "--out", str(out), "--seed", "2"]) == 0
+    with out.open() as handle:
+        assert float(next(csv.DictReader(handle))["prediction"]) == pytest.approx(
+            float(saved[1][0]["prediction"]), abs=1e-5
+        )
 
 
 def test_compare_pairs_by_seed(runs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,11 +23,36 @@ def _save(dataset: Any, dst: str, to: str | None) -> str:
     return kind
 
 
+def _synth_params(pairs: list[str]) -> Any:
+    """``["shared_strength=2", ...]`` -> SynthParams with those numeric fields replaced (ConfigError if bad)."""
+    from dataclasses import fields, replace
+
+    from mifusion.data.synthetic import SynthParams
+    from mifusion.errors import ConfigError
+
+    numeric = {f.name: f.type for f in fields(SynthParams) if f.type in ("float", "int", float, int)}
+    changes: dict[str, float | int] = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        if key not in numeric:
+            raise ConfigError(f"--param {pair!r}: unknown generator parameter; use one of {', '.join(numeric)}")
+        try:
+            changes[key] = int(text) if numeric[key] in ("int", int) else float(text)
+        except ValueError:
+            raise ConfigError(f"--param {pair!r}: {key} needs a number, e.g. {key}=1") from None
+    return replace(SynthParams(), **changes)
+
+
 def _synth(args: argparse.Namespace) -> int:
     from mifusion.data.synthetic import generate
 
     dataset = generate(
-        like=args.like, n=args.n, seed=args.seed, aligned=args.aligned, text_from=args.text_from
+        like=args.like,
+        n=args.n,
+        seed=args.seed,
+        aligned=args.aligned,
+        text_from=args.text_from,
+        params=_synth_params(args.param),
     )
     kind = _save(dataset, args.out, args.to)
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
@@ -74,7 +99,8 @@ def register(sub: Any) -> None:
         "write a deterministic synthetic dataset with known structure",
         "  mifusion data synth demo.pkl\n"
         "  mifusion data synth mosei_like --like mosei --n 2000 --seed 1 --aligned\n"
-        "  mifusion data synth mosi_semi.pkl --text-from data/mosi_text/label.csv\n",
+        "  mifusion data synth mosi_semi.pkl --text-from data/mosi_text/label.csv\n"
+        "  mifusion data synth shared.pkl --n 800 --param shared_strength=2 --param private_strength=0.1\n",
         _synth,
     )
     synth.add_argument("out", help="output: .pkl = MMSA pickle, otherwise a safe-format directory")
@@ -86,6 +112,13 @@ def register(sub: Any) -> None:
         "--text-from", dest="text_from", help="label.csv whose transcripts/labels/folds to use"
     )
     synth.add_argument("--to", choices=("mmsa", "safe"), help="output format (default: from OUT's suffix)")
+    synth.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a numeric generator parameter (SynthParams, docs/synthetic.md); repeatable",
+    )
 
     inspect = add_command(
         data_sub,

@@ -12,6 +12,9 @@ from mifusion.cli.common import add_command, print_json
 
 log = logging.getLogger(__name__)
 
+FIT_STEPS = 1500
+"""Default of ``explain --refit-steps`` (mifusion.evaluation.statistics_network.FitSettings.steps)."""
+
 
 def _progress(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
@@ -93,16 +96,19 @@ def predict(args: argparse.Namespace) -> int:
     """Handler of ``mifusion predict``."""
     from mifusion.evaluation.commands import predict_file
 
-    count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split)
-    print(f"wrote {count} predictions to {args.out}")
+    count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split, args.seed)
+    which = f"seed {args.seed}" if args.seed is not None else "mean over the run's seeds"
+    print(f"wrote {count} predictions ({which}) to {args.out}")
     return 0
 
 
 def explain(args: argparse.Namespace) -> int:
     """Handler of ``mifusion explain``."""
-    from mifusion.evaluation.explain import explain_run
+    from mifusion.evaluation.explain_report import explain_run
+    from mifusion.evaluation.statistics_network import FitSettings
 
-    report = explain_run(Path(args.run_dir), args.data, args.top)
+    settings = FitSettings(steps=args.refit_steps) if args.refit_steps > 0 else None
+    report = explain_run(Path(args.run_dir), args.data, args.top, settings)
     print(report)
     return 0
 
@@ -145,7 +151,8 @@ def register(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars or epoch logs")
 
     p = add_command(
-        sub, "evaluate", "Metric table of a trained run on a split or file; --robustness for modality drops.",
+        sub, "evaluate",
+        "Metric table of a trained run (each seed and mean ± std) on a split or file; --robustness for drops.",
         "  mifusion evaluate runs/mmim\n  mifusion evaluate runs/mmim --data other.pkl --split test --json\n"
         "  mifusion evaluate runs/mmim --robustness",
         evaluate,
@@ -157,21 +164,32 @@ def register(sub: Any) -> None:
     p.add_argument("--robustness", action="store_true", help="drop modalities / add noise; table + plot")
 
     p = add_command(
-        sub, "predict", "Write predictions of a trained run for a dataset as CSV (id, prediction, label).",
-        "  mifusion predict runs/mmim data/mosi.pkl --out predictions.csv", predict,
+        sub, "predict",
+        "Write predictions of a trained run for a dataset as CSV (id, prediction, label); multi-seed runs "
+        "predict the mean over seeds.",
+        "  mifusion predict runs/mmim data/mosi.pkl --out predictions.csv\n"
+        "  mifusion predict runs/mmim data/mosi.pkl --out seed1.csv --seed 1111", predict,
     )  # fmt: skip
     p.add_argument("run_dir")
     p.add_argument("data")
     p.add_argument("--out", required=True)
     p.add_argument("--split", default="test")
+    p.add_argument("--seed", type=int, help="use this seed only (default: mean over every seed: an ensemble)")
 
     p = add_command(
-        sub, "explain", "Consistency scores of a penalised run: most/least consistent samples, attribution.",
-        "  mifusion explain runs/tfn_js", explain,
+        sub, "explain",
+        "Consistency scores per test sample (penalty critic and a refitted statistics network), "
+        "swap AUROC per seed.",
+        "  mifusion explain runs/tfn_js\n  mifusion explain runs/tfn_js --refit-steps 0   # penalty critic only",
+        explain,
     )  # fmt: skip
     p.add_argument("run_dir")
     p.add_argument("--data", help="dataset (default: the run's own data)")
     p.add_argument("--top", type=int, default=5, help="samples listed at each end")
+    p.add_argument(
+        "--refit-steps", type=int, default=FIT_STEPS, metavar="N",
+        help=f"steps of the statistics network fitted on the frozen model (default {FIT_STEPS}; 0 = skip)",
+    )  # fmt: skip
 
     p = add_command(
         sub, "compare", "One table from several runs: mean ± std and paired differences to a baseline.",

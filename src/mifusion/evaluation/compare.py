@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mifusion.errors import DataError
-from mifusion.evaluation.reports import metrics_table
+from mifusion.evaluation.reports import mean_std, metrics_table
 
 KEY_METRICS: tuple[str, ...] = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 
@@ -59,15 +59,7 @@ def compare_runs(run_dirs: list[Path], baseline: Path | None = None, split: str 
     per_run = {str(d): seed_metrics(d, split) for d in run_dirs}
     rows = []
     for name, seeds in per_run.items():
-        keys = [k for k in next(iter(seeds.values())) if all(k in m for m in seeds.values())]
-        summary = {}
-        for key in keys:
-            values = np.array([m[key] for m in seeds.values()], dtype=float)
-            summary[key] = {
-                "mean": float(values.mean()),
-                "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-            }
-        rows.append((f"{name} (n={len(seeds)})", summary))
+        rows.append((f"{name} (n={len(seeds)})", mean_std(list(seeds.values()))))
     text = f"## {split}: mean ± std over seeds\n\n{metrics_table(rows)}\n"
     if baseline is None:
         return text

@@ -1,36 +1,68 @@
-"""``mifusion explain``: what a dependency penalty's statistics network says about test samples.
+"""``mifusion explain``: how consistent each test sample's modalities look to a statistics network.
 
-For each test sample: the penalty's pointwise score (higher = modalities look jointly drawn); the most
-and least consistent samples with their text; per-modality attribution = mean score drop when that
-modality is swapped with another sample's; and the AUROC of intact against one-modality-swapped samples.
+Two scorers, reported side by side:
+
+- ``penalty``: the run's own statistics network as trained, i.e. its dependency penalty's critic
+  (``DependencyPenalty.pointwise_scores`` on the tapped representations; MMIM: its own
+  ``pointwise_scores``). Only for runs trained with a penalty.
+- ``refit``: a statistics network fitted after training on the frozen model's training-split
+  representations, intact rows against rows with one modality from another sample
+  (:mod:`mifusion.evaluation.statistics_network`). Available for every run with two or more modalities.
+
+Per scorer: each test sample's score (higher = modalities look jointly drawn); per-modality attribution
+(mean score drop when that modality is swapped with another sample's); and the AUROC of intact against
+one-modality-swapped test samples. A swap gives sample i the modality of sample ``perm[i]``, where
+``perm`` is one fixed random cycle over the whole test split (a derangement: no sample keeps its own, and
+every sample's modality is used once, so the swapped set has the same marginals as the intact one).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-from mifusion.data.batch import MultimodalBatch
-from mifusion.training.checkpoint import atomic_write_text
+from mifusion.data.dataset import SplitData
+from mifusion.errors import ConfigError, DataError
+from mifusion.evaluation.statistics_network import DEFAULT_FIT, FitSettings, fit_statistics_network
 from mifusion.training.loader import iterate, sequential
 
+SWAP_SEED = 0
+"""Seed of the test split's swap permutation (fixed, so every scorer and seed sees the same swaps)."""
 
-def swap_modality(batch: MultimodalBatch, modality: str, shift: int = 1) -> MultimodalBatch:
-    """A copy where sample i carries modality ``modality`` of sample (i + shift) mod B."""
+Scorer = Callable[[SplitData], np.ndarray]
 
-    def roll(d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: torch.roll(v, shift, 0) if k == modality else v for k, v in d.items()}
 
-    out = replace(
-        batch, sequences=roll(batch.sequences), lengths=roll(batch.lengths), masks=roll(batch.masks),
-        present=roll(batch.present),
-    )  # fmt: skip
-    if modality == "text" and batch.token_ids is not None and batch.token_mask is not None:
-        out.token_ids = torch.roll(batch.token_ids, shift, 0)
-        out.token_mask = torch.roll(batch.token_mask, shift, 0)
+def derangement(n: int, seed: int = SWAP_SEED) -> np.ndarray:
+    """(n,) one random cycle through all n indices: ``perm[i] != i`` and every index used once.
+
+    Example:
+        >>> perm = derangement(6)
+        >>> sorted(perm.tolist()) == list(range(6)), bool((perm != np.arange(6)).all())
+        (True, True)
+    """
+    if n < 2:
+        raise DataError(f"the test split has {n} sample(s); swapping modalities needs at least 2")
+    order = np.random.default_rng(seed).permutation(n)
+    perm = np.empty(n, dtype=np.int64)
+    perm[order] = np.roll(order, -1)
+    return perm
+
+
+def swap_split(split: SplitData, modality: str, perm: np.ndarray) -> SplitData:
+    """A copy of ``split`` where sample i carries modality ``modality`` of sample ``perm[i]``."""
+    out = split.subset(np.arange(len(split)))
+    if modality in out.sequences:
+        out.sequences[modality] = split.sequences[modality][perm]
+        out.lengths[modality] = split.lengths[modality][perm]
+    if modality == "text":
+        if split.token_ids is not None and split.token_lengths is not None:
+            out.token_ids, out.token_lengths = split.token_ids[perm], split.token_lengths[perm]
+        if split.raw_text is not None:
+            out.raw_text = [split.raw_text[i] for i in perm]
     return out
 
 
@@ -67,67 +99,77 @@ class Explanation:
         return out
 
 
-def explain_split(run: object, split: object, batch_size: int = 128) -> Explanation:
-    """Scores every sample of a prepared split, intact and with each modality swapped."""
-    modalities = run.spec.modalities  # type: ignore[attr-defined]
-    intact: list[np.ndarray] = []
-    swapped: dict[str, list[np.ndarray]] = {m: [] for m in modalities}
-    for batch in iterate(split, sequential(split, max(batch_size, 2)), modalities):  # type: ignore[arg-type]
-        intact.append(run.consistency_scores(batch))  # type: ignore[attr-defined]
-        for m in modalities:
-            swapped[m].append(run.consistency_scores(swap_modality(batch, m)))  # type: ignore[attr-defined]
+def explain_with(score: Scorer, split: SplitData, modalities: tuple[str, ...]) -> Explanation:
+    """Scores ``split`` intact and with each modality swapped along :func:`derangement`."""
+    perm = derangement(len(split))
     return Explanation(
-        [str(i) for i in split.ids],  # type: ignore[attr-defined]
-        np.concatenate(intact),
-        {m: np.concatenate(v) for m, v in swapped.items()},
+        [str(i) for i in split.ids],
+        score(split),
+        {m: score(swap_split(split, m, perm)) for m in modalities},
     )
 
 
-def explain_run(run_dir: Path, data_path: str | None = None, top: int = 5) -> str:
-    """Writes ``explain/report.md`` (+ plots, scores CSV) and returns the report text."""
-    from mifusion.evaluation.commands import load_data
-    from mifusion.evaluation.plots import _pyplot, _save
-    from mifusion.evaluation.run import load_run
-    from mifusion.training.run_dir import write_rows_csv
+def has_penalty_scores(run: Any) -> bool:
+    """Whether the run's model has its own statistics network (a dependency penalty, or MMIM's)."""
+    model = run.model
+    penalty = getattr(model, "penalty", None)
+    return hasattr(model, "pointwise_scores") or hasattr(penalty, "pointwise_scores")
 
-    run = load_run(run_dir)
-    raw = load_data(run, data_path)
-    texts = raw["test"].raw_text
-    split = run.prepare(raw)["test"]
-    exp = explain_split(run, split, run.cfg.train.eval_batch_size)
-    order = np.argsort(-exp.intact)
-    out = run.run_dir / "explain"
 
-    def sample_line(i: int) -> str:
-        text = texts[i] if texts is not None else ""
-        return f"| {exp.ids[i]} | {exp.intact[i]:.3f} | {float(split.labels[i]):+.2f} | {text[:80]} |"
+def penalty_scorer(run: Any, batch_size: int = 128) -> Scorer:
+    """Scores a prepared split with the run's penalty critic as trained (dataset order)."""
 
-    head = "| id | score | label | text |\n|---|---|---|---|"
-    attribution, aurocs = exp.attribution(), exp.auroc()
-    report = "\n".join([
-        f"# Consistency report ({run.cfg.penalty.estimator} penalty, {len(exp.ids)} test samples)\n",
-        "Score: the statistics network's pointwise score (higher = modalities look jointly drawn).\n",
-        "## Most consistent\n", head, *(sample_line(i) for i in order[:top]),
-        "\n## Least consistent\n", head, *(sample_line(i) for i in order[::-1][:top]),
-        "\n## Per-modality attribution (mean score drop when the modality is swapped with another sample's)\n",
-        "| modality | score drop | AUROC intact vs swapped |", "|---|---|---|",
-        *(f"| {m} | {attribution[m]:+.3f} | {aurocs[m]:.3f} |" for m in attribution),
-        f"\nAUROC over all swaps: {aurocs['all']:.3f}\n",
-        "![scores](scores.png)\n",
-    ])  # fmt: skip
-    rows = [
-        {"id": i, "score": float(s), **{f"swapped_{m}": float(v[k]) for m, v in exp.swapped.items()}}
-        for k, (i, s) in enumerate(zip(exp.ids, exp.intact))
-    ]
-    write_rows_csv(out / "scores.csv", rows)  # type: ignore[arg-type]
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.hist(exp.intact, bins=30, alpha=0.6, label="intact")
-    for m, s in exp.swapped.items():
-        ax.hist(s, bins=30, alpha=0.4, label=f"{m} swapped")
-    ax.set(xlabel="consistency score", ylabel="samples", title="Intact vs one-modality-swapped")
-    ax.legend()
-    _save(fig, out / "scores.png")
-    plt.close(fig)
-    atomic_write_text(out / "report.md", report)
-    return report + f"\nwritten to {out / 'report.md'}"
+    def score(split: SplitData) -> np.ndarray:
+        batches = sequential(split, max(batch_size, 2))
+        parts = [run.consistency_scores(b) for b in iterate(split, batches, run.spec.modalities)]
+        return np.concatenate(parts)
+
+    return score
+
+
+def refit_scorer(run: Any, train: SplitData, settings: FitSettings = DEFAULT_FIT) -> Scorer:
+    """Fits a statistics network on the frozen model's representations of ``train``; returns its scorer."""
+    reps = run.representations(train)
+    if len(reps) < 2:
+        raise ConfigError(
+            f"{run.run_dir}: the model exposes {len(reps)} per-modality representation(s); "
+            "a statistics network needs two or more modalities (train with --modalities of 2 or more)"
+        )
+    net = fit_statistics_network(reps, settings)
+
+    def score(split: SplitData) -> np.ndarray:
+        with torch.no_grad():
+            return net.score(run.representations(split)).numpy()
+
+    return score
+
+
+def explain_split(run: Any, split: SplitData, batch_size: int = 128) -> Explanation:
+    """The penalty critic's :class:`Explanation` of a prepared split (intact and every swap)."""
+    if not has_penalty_scores(run):
+        raise ConfigError(
+            f"{run.run_dir}: this model has no dependency penalty to score with; train with "
+            "--penalty ESTIMATOR, or use the refitted statistics network (mifusion explain)"
+        )
+    return explain_with(penalty_scorer(run, batch_size), split, tuple(run.spec.modalities))
+
+
+def explain_seed(
+    run: Any, prepared: Any, settings: FitSettings | None = DEFAULT_FIT
+) -> dict[str, Explanation]:
+    """scorer name ('penalty', 'refit') -> :class:`Explanation` of ``prepared['test']``.
+
+    ``settings=None`` (or ``steps=0``) skips the refitted statistics network.
+    """
+    test, modalities = prepared["test"], tuple(run.spec.modalities)
+    out: dict[str, Explanation] = {}
+    if has_penalty_scores(run):
+        out["penalty"] = explain_split(run, test, run.cfg.train.eval_batch_size)
+    if settings is not None and settings.steps > 0:
+        out["refit"] = explain_with(refit_scorer(run, prepared["train"], settings), test, modalities)
+    if not out:
+        raise ConfigError(
+            f"{run.run_dir}: nothing to score with: the run has no penalty and --refit-steps is 0; "
+            "drop --refit-steps 0"
+        )
+    return out

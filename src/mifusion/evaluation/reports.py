@@ -75,11 +75,38 @@ def write_run_results(run_dir: Path, result: Any, test: Any) -> None:
     write_rows_csv(run_dir / "test_predictions.csv", rows)
 
 
+def mean_std(rows: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and sample standard deviation (ddof=1; 0 for one row) of every key all rows share.
+
+    Example:
+        >>> mean_std([{"mae": 0.7}, {"mae": 0.9}])["mae"]["mean"]
+        0.8
+    """
+    import numpy as np
+
+    keys = [k for k in rows[0] if all(k in r for r in rows)] if rows else []
+    out = {}
+    for key in keys:
+        values = np.array([r[key] for r in rows], dtype=float)
+        out[key] = {
+            "mean": float(values.mean()),
+            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+        }
+    return out
+
+
+def seed_table(
+    per_seed: Sequence[tuple[Any, Mapping[str, Any]]], summary: Mapping[str, Any] | None = None
+) -> str:
+    """Each seed's row plus the ``mean ± std`` row (``summary``, or :func:`mean_std` of the rows)."""
+    rows: list[tuple[str, Mapping[str, Any]]] = [(f"seed {s}", m) for s, m in per_seed]
+    rows.append(("mean ± std", summary if summary is not None else mean_std([m for _, m in per_seed])))
+    return metrics_table(rows)
+
+
 def experiment_table(result: Any, split: str = "test") -> str:
     """Each seed's row plus the mean ± std row."""
-    rows: list[tuple[str, Mapping[str, Any]]] = [(f"seed {r.seed}", getattr(r, split)) for r in result.runs]
-    rows.append(("mean ± std", result.summary[split]))
-    return metrics_table(rows)
+    return seed_table([(r.seed, getattr(r, split)) for r in result.runs], result.summary[split])
 
 
 def write_experiment_results(out_dir: Path, result: Any) -> None:

@@ -23,18 +23,38 @@ from mifusion.errors import ConfigError, DataError
 from mifusion.evaluation.evaluate import SplitPredictions, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import load_checkpoint
+from mifusion.training.loader import iterate, sequential
 from mifusion.training.pipeline import prepare
 from mifusion.training.run_dir import read_spec
 
 
-def seed_dir(run_dir: Path) -> Path:
-    """The directory holding ``best.pt``: ``run_dir`` itself or its first ``seed_*`` folder."""
+def seed_dirs(run_dir: Path) -> list[Path]:
+    """Every trained seed of ``run_dir``: ``[run_dir]`` when it holds ``best.pt``, else its ``seed_*``
+    folders with a ``best.pt``, in seed order."""
     if (run_dir / "best.pt").exists():
-        return run_dir
-    seeds = sorted(p for p in run_dir.glob("seed_*") if (p / "best.pt").exists())
+        return [run_dir]
+    seeds = [p for p in run_dir.glob("seed_*") if (p / "best.pt").exists()]
     if not seeds:
         raise DataError(f"{run_dir}: no trained run here (no best.pt); train with 'mifusion train --out DIR'")
-    return seeds[0]
+    return sorted(seeds, key=lambda p: (len(p.name), p.name))
+
+
+def seed_dir(run_dir: Path) -> Path:
+    """The directory holding ``best.pt``: ``run_dir`` itself or its first ``seed_*`` folder."""
+    return seed_dirs(run_dir)[0]
+
+
+def seed_of(folder: Path) -> int | None:
+    """The seed a run folder was trained with (its ``results.json``, else a ``seed_N`` name), or None."""
+    results = folder / "results.json"
+    if results.exists():
+        import json
+
+        run = json.loads(results.read_text(encoding="utf-8")).get("run")
+        if isinstance(run, dict) and "seed" in run:
+            return int(run["seed"])
+    suffix = folder.name.removeprefix("seed_")
+    return int(suffix) if folder.name.startswith("seed_") and suffix.isdigit() else None
 
 
 @dataclass
@@ -65,6 +85,23 @@ class TrainedRun:
             with torch.no_grad():
                 return self.model(data.to(self.device)).prediction.reshape(-1).cpu().numpy()
         return self.predict_split(self.prepare(data)[split]).prediction
+
+    @property
+    def seed(self) -> int | None:
+        """The training seed of this run folder (None when unknown)."""
+        return seed_of(self.run_dir)
+
+    def representations(self, split: SplitData) -> dict[str, torch.Tensor]:
+        """modality -> (N, D_m) the per-modality vectors a dependency penalty taps (``unimodal``), on CPU."""
+        inner: Any = getattr(self.model, "model", self.model)  # a PenalizedModel's wrapped model
+        inner.eval()
+        parts: dict[str, list[torch.Tensor]] = {}
+        batches = sequential(split, self.cfg.train.eval_batch_size)
+        with torch.no_grad():
+            for batch in iterate(split, batches, self.spec.modalities, self.device):
+                for m, rep in inner(batch).unimodal.items():
+                    parts.setdefault(m, []).append(rep.float().cpu())
+        return {m: torch.cat(v) for m, v in parts.items()}
 
     def consistency_scores(self, batch: MultimodalBatch) -> np.ndarray:
         """(B,) the dependency penalty's pointwise score per sample (higher = more consistent)."""
@@ -111,7 +148,14 @@ def load_run(run_dir: str | Path, device: str | None = None) -> TrainedRun:
     from mifusion.models.build import build_model
 
     model = build_model(cfg.model, cfg.penalty, spec)
-    model.load_state_dict(load_checkpoint(folder / "best.pt")["model"])
+    try:
+        model.load_state_dict(load_checkpoint(folder / "best.pt")["model"])
+    except RuntimeError as error:  # a checkpoint from another version of a model or estimator
+        first = str(error).splitlines()[0]
+        raise ConfigError(
+            f"{folder / 'best.pt'} does not match the model built from its config.yaml ({first} ...); "
+            "it was probably written by another mifusion version: retrain the run"
+        ) from error
     target = resolve_device(device or cfg.train.device)
     model.to(target).eval()
     return TrainedRun(folder, cfg, spec, model, stats, target)
