@@ -93,11 +93,28 @@ def test_unreadable_paths(
     assert message in err and err.count("\n") == 1
 
 
-def test_synth_param_overrides_reach_the_generator(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_synth_param_overrides_reach_the_generator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("mifusion.data.synthetic")
     base, shared = tmp_path / "base.pkl", tmp_path / "shared.pkl"
     assert main(["data", "synth", str(base), "--n", "60"]) == 0
-    assert main(["data", "synth", str(shared), "--n", "60", "--param", "shared_strength=2", "--param", "num_shared=3"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                str(shared),
+                "--n",
+                "60",
+                "--param",
+                "shared_strength=2",
+                "--param",
+                "num_shared=3",
+            ]
+        )
+        == 0
+    )
     a, b = load_dataset(base), load_dataset(shared)
     assert not np.allclose(a["train"].sequences["audio"], b["train"].sequences["audio"])
     capsys.readouterr()

@@ -31,11 +31,13 @@ def _synth_params(pairs: list[str]) -> Any:
     from mifusion.errors import ConfigError
 
     numeric = {f.name: f.type for f in fields(SynthParams) if f.type in ("float", "int", float, int)}
-    changes: dict[str, float | int] = {}
+    changes: dict[str, Any] = {}
     for pair in pairs:
         key, _, text = pair.partition("=")
         if key not in numeric:
-            raise ConfigError(f"--param {pair!r}: unknown generator parameter; use one of {', '.join(numeric)}")
+            raise ConfigError(
+                f"--param {pair!r}: unknown generator parameter; use one of {', '.join(numeric)}"
+            )
         try:
             changes[key] = int(text) if numeric[key] in ("int", int) else float(text)
         except ValueError:
