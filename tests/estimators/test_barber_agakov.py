@@ -83,3 +83,43 @@ def test_full_covariance_reaches_a_dense_gaussian_truth_that_diagonal_cannot() -
 def test_unknown_covariance_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="covariance"):
         BarberAgakov(1, 1, covariance="cholesky")
+
+
+def test_student_t_log_likelihood_matches_torch_and_tends_to_the_gaussian() -> None:
+    from mifusion.estimators.functional import gaussian_log_likelihood, student_t_log_likelihood
+
+    y, mean, log_variance = torch.randn(6, 1), torch.randn(6, 1), 0.3 * torch.randn(6, 1)
+    for dof in (1.0, 3.0):
+        got = student_t_log_likelihood(y, mean, log_variance, torch.tensor(dof))
+        ref = torch.distributions.StudentT(dof, mean, (0.5 * log_variance).exp()).log_prob(y).squeeze(1)
+        assert torch.allclose(got, ref, atol=1e-5)
+    y, mean, log_variance = (torch.randn(6, 3, dtype=torch.float64) for _ in range(3))
+    far = student_t_log_likelihood(y, mean, log_variance, torch.tensor(1e6, dtype=torch.float64))
+    assert torch.allclose(far, gaussian_log_likelihood(y, mean, log_variance), atol=1e-3)
+
+
+def test_student_t_q_learns_heavy_tails_and_stays_finite_on_cauchy() -> None:
+    torch.manual_seed(4)
+    cauchy = torch.distributions.Cauchy(0.0, 1.0)
+    est = BarberAgakov(1, 1, hidden_dim=16, num_layers=1, distribution="student_t")
+    opt = torch.optim.Adam(est.parameters(), lr=1e-3)
+    for _ in range(150):
+        x, y = cauchy.sample((64, 1)), cauchy.sample((64, 1))
+        out = est(x, y)
+        assert torch.isfinite(out.estimate) and torch.isfinite(out.loss)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+    assert float(out.diagnostics["dof"]) < 2.5  # from 5 towards Cauchy's 1
+
+
+def test_q_starts_as_the_standard_normal_for_every_x() -> None:
+    est = BarberAgakov(3, 2, hidden_dim=8, num_layers=2)
+    params = est.q(torch.randn(5, 3))
+    assert torch.equal(params.mean, torch.zeros(5, 2))
+    assert torch.equal(params.log_variance, torch.zeros(5, 2))
+
+
+def test_student_t_needs_the_full_likelihood() -> None:
+    with pytest.raises(ConfigError, match="student_t"):
+        BarberAgakov(1, 1, distribution="student_t", likelihood="reference")

@@ -39,13 +39,24 @@ from mifusion.errors import ConfigError
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
 from mifusion.estimators.critic_estimator import check_choice, check_views, skipped_output
 from mifusion.estimators.critics import SCALE_FLOOR, SQUASH_SCALE, STANDARDIZE, RunningAffine, mlp
-from mifusion.estimators.functional import gaussian_entropy, gaussian_log_likelihood
+from mifusion.estimators.functional import (
+    gaussian_entropy,
+    gaussian_log_likelihood,
+    student_t_log_likelihood,
+)
 
 LOG_VARIANCE_LIMIT = 10.0
 """Soft bound on q's log-variance (in the units q sees): sigma within [e^-5, e^5]."""
 COVARIANCE_EPS = 1e-4
 LIKELIHOODS = ("gaussian", "reference")
 COVARIANCES = ("diagonal", "full")
+DISTRIBUTIONS = ("gaussian", "student_t")
+INITIAL_DOF = 5.0
+MAX_LOG_DOF = 8.0
+"""nu stays within INITIAL_DOF * e^(+-8): from ~0.002 (Cauchy-like and beyond) to ~15,000 (Gaussian)."""
+DOF_RATE = 20.0
+"""nu = INITIAL_DOF * exp(DOF_RATE * a) for a learned scalar a: Adam's ~lr-sized steps on a move log nu
+DOF_RATE times faster, so nu can travel from 5 to 2 or to 500 within a few hundred steps."""
 
 
 class GaussianParams(NamedTuple):
@@ -56,12 +67,24 @@ class GaussianParams(NamedTuple):
 
 
 class GaussianConditional(nn.Module):
-    """q(y|x) = N(mean(x), diag(exp(log_variance(x)))) from two MLPs (MMIM's design: 1 hidden layer)."""
+    """q(y|x) = N(mean(x), diag(exp(log_variance(x)))) from two MLPs (MMIM's design: 1 hidden layer).
 
-    def __init__(self, x_dim: int, y_dim: int, *, hidden_dim: int = 128, num_layers: int = 2) -> None:
+    ``zero_init``: the output layers start at zero, so q starts as N(0, I) for every x and learns only the
+    dependence on x that the data supports (a random initial x-dependence is slow to unlearn).
+    """
+
+    def __init__(
+        self, x_dim: int, y_dim: int, *, hidden_dim: int = 128, num_layers: int = 2, zero_init: bool = False
+    ) -> None:
         super().__init__()
         self.mean = mlp(x_dim, hidden_dim, num_layers, y_dim)
         self.log_variance = mlp(x_dim, hidden_dim, num_layers, y_dim)
+        if zero_init:
+            for net in (self.mean, self.log_variance):
+                out = net[-1]
+                assert isinstance(out, nn.Linear)
+                nn.init.zeros_(out.weight)
+                nn.init.zeros_(out.bias)
 
     def forward(self, x: Tensor) -> GaussianParams:
         """(B, Dx) -> mean and log-variance (B, Dy), the latter softly bounded."""
@@ -92,6 +115,9 @@ class BarberAgakov(MIEstimator):
         standardize: standardisation of x: "robust" (default; running median/MAD, then the critics' asinh
             squash), "batch" (running median/MAD only) or "none".
         covariance: "diagonal" (default) or "full" (learned x-independent correlations, see above).
+        distribution: q's family: "gaussian" (default) or "student_t" (a multivariate Student-t with the
+            same location and scale and learned degrees of freedom nu, for heavy-tailed y; the Gaussian is
+            its nu -> inf limit). The conditional of a multivariate Student-t is itself a Student-t.
     """
 
     bound = Bound.LOWER
@@ -109,9 +135,13 @@ class BarberAgakov(MIEstimator):
         likelihood: str = "gaussian",
         standardize: str = "robust",
         covariance: str = "diagonal",
+        distribution: str = "gaussian",
     ) -> None:
         super().__init__()
         check_choice("likelihood", likelihood, LIKELIHOODS)
+        check_choice("distribution", distribution, DISTRIBUTIONS)
+        if distribution == "student_t" and likelihood != "gaussian":
+            raise ConfigError("distribution='student_t' needs likelihood='gaussian' (the full log density)")
         check_choice("covariance", covariance, COVARIANCES)
         check_choice("standardize", standardize, STANDARDIZE)
         self.dims = (x_dim, y_dim)
@@ -119,7 +149,11 @@ class BarberAgakov(MIEstimator):
         self.likelihood = likelihood
         self.standardize = standardize
         self.covariance = covariance
-        self.q = GaussianConditional(x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers)
+        self.distribution = distribution
+        self.q = GaussianConditional(
+            x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers, zero_init=True
+        )
+        self.log_dof = nn.Parameter(torch.zeros(())) if distribution == "student_t" else None
         self.x_affine = RunningAffine(x_dim)
         self.y_affine = RunningAffine(y_dim)
         # strictly lower part used: M = I + tril(L, -1), det M = 1
@@ -143,8 +177,18 @@ class BarberAgakov(MIEstimator):
         if self.decorrelate is not None:  # compare M y with M mean(x): the residual is M (y - mean)
             lower = torch.tril(self.decorrelate, diagonal=-1)
             y_std, mean = y_std + y_std @ lower.T, mean + mean @ lower.T
-        lld = gaussian_log_likelihood(y_std, mean, params.log_variance, self.likelihood)
+        dof = self.dof()
+        if dof is not None:
+            lld = student_t_log_likelihood(y_std, mean, params.log_variance, dof)
+        else:
+            lld = gaussian_log_likelihood(y_std, mean, params.log_variance, self.likelihood)
         return (lld - log_scale if self.likelihood == "gaussian" else lld), params
+
+    def dof(self) -> Tensor | None:
+        """Degrees of freedom of a Student-t q (None for a Gaussian q)."""
+        if self.log_dof is None:
+            return None
+        return INITIAL_DOF * torch.exp(torch.clamp(DOF_RATE * self.log_dof, -MAX_LOG_DOF, MAX_LOG_DOF))
 
     def pointwise(self, x: Tensor, y: Tensor) -> Tensor:
         """(B,) log q(y|x) of each sample."""
@@ -164,6 +208,9 @@ class BarberAgakov(MIEstimator):
             "entropy": entropy.detach(),
             "sigma_mean": torch.exp(0.5 * params.log_variance.detach()).mean(),
         }
+        dof = self.dof()
+        if dof is not None:
+            diagnostics["dof"] = dof.detach()
         return MIOutput(entropy + lld, -lld, diagnostics)
 
 
@@ -179,7 +226,7 @@ ESTIMATORS.add(
         _build,
         Bound.LOWER,
         "mi",
-        "Barber-Agakov with a Gaussian q(y|x); pass entropy_y for a true bound",
+        "Barber-Agakov with a Gaussian (or Student-t) q(y|x); pass entropy_y for a true bound",
         "Barber & Agakov, The IM Algorithm, NeurIPS 2003",
     ),
 )

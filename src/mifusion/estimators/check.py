@@ -91,9 +91,19 @@ class Row:
 
 
 def task_options(name: str, task: Task) -> dict[str, Any]:
-    """Family options the protocol passes for ``task``: Barber-Agakov gets the closed-form H(Y) and a
-    full-covariance q (``covariance="full"``)."""
-    return {"entropy_y": task.entropy_y, "covariance": "full"} if name == "ba" else {}
+    """Family options the protocol passes for ``task``.
+
+    Barber-Agakov gets the closed-form H(Y), a full-covariance q (``covariance="full"``) and, on tasks
+    whose y is heavy-tailed (the Student-t family), a Student-t q (``distribution="student_t"``).
+    InfoNCE gets the joint critic that every other critic family uses (its registry default is the
+    cheaper separable critic).
+    """
+    if name == "ba":
+        distribution = "student_t" if task.family == "student-t" else "gaussian"
+        return {"entropy_y": task.entropy_y, "covariance": "full", "distribution": distribution}
+    if name in INFONCE_NAMES:
+        return {"critic": "joint"}
+    return {}
 
 
 class UnsupportedTask(Exception):

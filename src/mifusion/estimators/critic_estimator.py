@@ -17,14 +17,7 @@ from torch import Tensor
 
 from mifusion.errors import ConfigError, ShapeError
 from mifusion.estimators.base import MIEstimator, MIOutput
-from mifusion.estimators.critics import (
-    CRITICS,
-    SQUASH_SCALE,
-    STANDARDIZE,
-    RunningAffine,
-    build_critic,
-    standardize,
-)
+from mifusion.estimators.critics import CRITICS, STANDARDIZE_MODES, Standardizer, build_critic
 from mifusion.estimators.negatives import NEGATIVES, negative_indices
 
 
@@ -79,8 +72,8 @@ class CriticScores:
     index: Tensor
 
 
-CRITIC_STANDARDIZE = (*STANDARDIZE, "running")
-"""Standardisations a critic estimator accepts: the stateless ones plus running statistics."""
+CRITIC_STANDARDIZE = STANDARDIZE_MODES
+"""Standardisations a critic estimator accepts: running statistics and the stateless ones."""
 
 
 class CriticEstimator(MIEstimator):
@@ -92,8 +85,9 @@ class CriticEstimator(MIEstimator):
         num_layers: number of hidden layers.
         critic: "joint" (concatenation MLP) or "separable" (inner products of per-variable embeddings).
         negatives: "derangement" (B negatives) or "all_pairs" (B (B - 1) negatives).
-        standardize: "robust" (median/MAD + asinh, default), "running" (the same with running median/MAD
-            statistics, see :class:`mifusion.estimators.critics.RunningAffine`), "batch" or "none".
+        standardize: "running" (default: running median/MAD that re-anchor on a rescaled input, then
+            asinh; see :mod:`mifusion.estimators.critics`), "robust" (the batch's own median/MAD, then
+            asinh), "batch" or "none".
         spectral_norm: spectral normalisation on every critic layer.
     """
 
@@ -107,7 +101,7 @@ class CriticEstimator(MIEstimator):
         num_layers: int = 2,
         critic: str = "joint",
         negatives: str = "derangement",
-        standardize: str = "robust",
+        standardize: str = "running",
         spectral_norm: bool = False,
     ) -> None:
         super().__init__()
@@ -119,9 +113,7 @@ class CriticEstimator(MIEstimator):
         self.dims = tuple(int(d) for d in dims)
         self.negatives = negatives
         self.standardize = standardize
-        self.running = (
-            torch.nn.ModuleList(RunningAffine(d) for d in self.dims) if standardize == "running" else None
-        )
+        self.standardizer = Standardizer(self.dims, standardize)
         self.critic = build_critic(
             critic, self.dims, hidden_dim=hidden_dim, num_layers=num_layers, spectral_norm=spectral_norm
         )
@@ -129,9 +121,7 @@ class CriticEstimator(MIEstimator):
     def prepare(self, views: Sequence[Tensor]) -> list[Tensor]:
         """Checks shapes and standardises each variable."""
         check_views(views, self.dims, type(self).__name__)
-        if self.running is not None:
-            return [SQUASH_SCALE * torch.asinh(r(v)[0] / SQUASH_SCALE) for r, v in zip(self.running, views)]
-        return [standardize(v, self.standardize) for v in views]
+        return self.standardizer(views)
 
     def scores(self, views: Sequence[Tensor]) -> CriticScores:
         """Critic scores on the joint rows and on product-of-marginals rows (B >= 2)."""

@@ -5,16 +5,18 @@ MLP on the concatenation (MINE, Belghazi et al., ICML 2018); the separable criti
 apart and scores a row by the sum of pairwise inner products of the embeddings, so a (B, B) score matrix
 of all pairs costs one matrix product (Oord et al., CPC, 2018).
 
-Standardisation (``standardize=``), with batch statistics that carry no gradient, so an encoder cannot
-change what the critic sees by rescaling its outputs:
+Standardisation (``standardize=``), with statistics that carry no gradient, so an encoder cannot change
+what the critic sees by rescaling its outputs:
 
-- ``"robust"`` (default): ``c asinh(u / c)`` with ``u = (z - median) / (1.4826 MAD)`` per feature and
-  ``c = 3``. Median and MAD survive heavy tails (Cauchy); the squashing is nearly the identity within
-  three robust standard deviations and logarithmic beyond, so the critic never sees huge values. Both
-  maps are invertible per variable, so the mutual information is unchanged.
-- ``"running"`` (critic estimators and Barber-Agakov's y only): as ``"robust"``, but with running
-  median/MAD statistics (:class:`RunningAffine`) instead of the batch's: one fixed map, no per-batch
-  shift/scale noise (which blurs sharp density ratios), but slower to follow an encoder's rescaling.
+- ``"running"`` (default of the critic estimators and InfoNCE): ``c asinh(u / c)`` with
+  ``u = (z - centre) / scale`` per feature and ``c = 3``, where centre and scale are *running* median and
+  1.4826 MAD (:class:`RunningAffine`): one fixed map for every sample of a batch and every batch, which
+  re-anchors to the batch at once when the batch's median/MAD leave a band around the running values
+  (an encoder rescaling its outputs is followed in one step). Median and MAD survive heavy tails (Cauchy);
+  the squashing is nearly the identity within three robust standard deviations and logarithmic beyond,
+  so the critic never sees huge values. Both maps are invertible per variable: the MI is unchanged.
+- ``"robust"``: the same squash with the *batch's own* median/MAD (stateless, follows any rescaling
+  exactly, but its per-batch shift and scale noise blurs sharp density ratios).
 - ``"batch"``: ``(z - mean) / std`` per feature.
 - ``"none"``: raw inputs.
 
@@ -34,6 +36,9 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
 STANDARDIZE = ("robust", "batch", "none")
+"""Stateless standardisations (:func:`standardize`)."""
+STANDARDIZE_MODES = ("running", *STANDARDIZE)
+"""Every standardisation a :class:`Standardizer` accepts."""
 MAD_TO_STD = 1.4826
 """Scale that makes the median absolute deviation a consistent estimate of a Gaussian's std."""
 SCALE_FLOOR = 1e-6
@@ -41,6 +46,9 @@ SQUASH_SCALE = 3.0
 """``c asinh(z / c)``: nearly the identity within c robust standard deviations, logarithmic beyond."""
 RUNNING_MOMENTUM = 0.01
 """Weight of the current batch in running median/MAD statistics (the first batch initialises them)."""
+REANCHOR_RATIO = 3.0
+"""Running statistics jump to the batch's when its scale differs by more than this factor (either way)
+or its centre by more than this many running scales: a rescaled input is followed at once."""
 
 
 def standardize(z: Tensor, mode: str = "robust") -> Tensor:
@@ -51,7 +59,7 @@ def standardize(z: Tensor, mode: str = "robust") -> Tensor:
         center = z.detach().median(dim=0, keepdim=True).values  # (1, D)
         mad = (z.detach() - center).abs().median(dim=0, keepdim=True).values
         scale = torch.clamp(MAD_TO_STD * mad, min=SCALE_FLOOR)
-        return SQUASH_SCALE * torch.asinh((z - center) / (scale * SQUASH_SCALE))
+        return squash((z - center) / scale)
     if mode == "batch":
         center = z.detach().mean(dim=0, keepdim=True)
         scale = torch.clamp(z.detach().std(dim=0, unbiased=False, keepdim=True), min=SCALE_FLOOR)
@@ -59,12 +67,20 @@ def standardize(z: Tensor, mode: str = "robust") -> Tensor:
     raise ValueError(f"unknown standardize mode {mode!r}; use one of {STANDARDIZE}")
 
 
+def squash(u: Tensor) -> Tensor:
+    """``c asinh(u / c)`` with ``c = SQUASH_SCALE``: identity near 0, logarithmic in the tails."""
+    return SQUASH_SCALE * torch.asinh(u / SQUASH_SCALE)
+
+
 class RunningAffine(nn.Module):
     """Detached per-feature ``(y - centre) / scale`` with running median / 1.4826 MAD statistics.
 
     Training mode: the batch statistics update an exponential moving average (``momentum`` per batch; the
-    first batch sets them), and the updated running values are used. Eval mode: the running values as they
-    are (the batch's own until a training batch has been seen). No statistic carries a gradient.
+    first batch sets them), and the updated running values are used. A feature whose batch scale differs
+    from the running one by more than ``reanchor`` times (either way), or whose batch median lies more than
+    ``reanchor`` running scales away, takes the batch's values at once (``reanchor=None``: never). Eval
+    mode: the running values as they are (the batch's own until a training batch has been seen). No
+    statistic carries a gradient.
 
     Example:
         >>> import torch
@@ -78,9 +94,12 @@ class RunningAffine(nn.Module):
     scale: Tensor
     initialized: Tensor
 
-    def __init__(self, dim: int, momentum: float = RUNNING_MOMENTUM) -> None:
+    def __init__(
+        self, dim: int, momentum: float = RUNNING_MOMENTUM, reanchor: float | None = REANCHOR_RATIO
+    ) -> None:
         super().__init__()
         self.momentum = momentum
+        self.reanchor = reanchor
         self.register_buffer("center", torch.zeros(dim))
         self.register_buffer("scale", torch.ones(dim))
         self.register_buffer("initialized", torch.tensor(False))
@@ -90,15 +109,51 @@ class RunningAffine(nn.Module):
         if self.training or not bool(self.initialized):
             center, scale = _median_mad(y.detach())
             if self.training:
-                with torch.no_grad():
-                    weight = self.momentum if bool(self.initialized) else 1.0
-                    self.center.lerp_(center, weight)
-                    self.scale.lerp_(scale, weight)
-                    self.initialized.fill_(True)
-                center, scale = self.center, self.scale
-        else:
-            center, scale = self.center, self.scale
+                self._update(center, scale)
+                center, scale = self.center.clone(), self.scale.clone()
+        else:  # copies: a later in-place update must not touch a graph that used these values
+            center, scale = self.center.clone(), self.scale.clone()
         return (y - center) / scale, torch.log(scale).sum()
+
+    @torch.no_grad()
+    def _update(self, center: Tensor, scale: Tensor) -> None:
+        """EMA step towards the batch statistics; re-anchors features that left the band."""
+        if not bool(self.initialized):
+            weight = torch.ones_like(scale)
+        else:
+            weight = torch.full_like(scale, self.momentum)
+            if self.reanchor is not None:
+                ratio = scale / self.scale
+                jump = (ratio > self.reanchor) | (ratio < 1.0 / self.reanchor)
+                jump |= (center - self.center).abs() > self.reanchor * self.scale
+                weight = torch.where(jump, torch.ones_like(weight), weight)
+        self.center.lerp_(center, weight)
+        self.scale.lerp_(scale, weight)
+        self.initialized.fill_(True)
+
+
+class Standardizer(nn.Module):
+    """Standardises each of k variables by ``mode`` (see the module docstring).
+
+    Example:
+        >>> import torch
+        >>> std = Standardizer((2, 1), "running")
+        >>> [v.shape for v in std([torch.randn(8, 2), torch.randn(8, 1)])]
+        [torch.Size([8, 2]), torch.Size([8, 1])]
+    """
+
+    def __init__(self, dims: Sequence[int], mode: str = "running") -> None:
+        super().__init__()
+        if mode not in STANDARDIZE_MODES:
+            raise ValueError(f"unknown standardize mode {mode!r}; use one of {STANDARDIZE_MODES}")
+        self.mode = mode
+        self.running = nn.ModuleList(RunningAffine(d) for d in dims) if mode == "running" else None
+
+    def forward(self, views: Sequence[Tensor]) -> list[Tensor]:
+        """k tensors (B, D_i) -> k standardised tensors (B, D_i)."""
+        if self.running is None:
+            return [standardize(v, self.mode) for v in views]
+        return [squash(r(v)[0]) for r, v in zip(self.running, views)]
 
 
 def _median_mad(y: Tensor) -> tuple[Tensor, Tensor]:

@@ -108,6 +108,27 @@ def gaussian_log_likelihood(y: Tensor, mean: Tensor, log_variance: Tensor, form:
     return -0.5 * (squared + log_variance + LOG_TWO_PI).sum(dim=-1)
 
 
+def student_t_log_likelihood(y: Tensor, mean: Tensor, log_variance: Tensor, dof: Tensor) -> Tensor:
+    """Per-sample log density of y under a multivariate Student-t with diagonal scale.
+
+    ``t_nu(y; mean, diag(exp(log_variance)))``: a Gaussian scale mixture, heavier-tailed than the Gaussian
+    for small ``dof`` and equal to it as ``dof -> inf``.
+
+    Args:
+        y: (B, D) targets.
+        mean: (B, D) location.
+        log_variance: (B, D) log of the squared scale.
+        dof: scalar degrees of freedom nu > 0.
+
+    Returns:
+        (B,) log-likelihoods.
+    """
+    dim = y.shape[-1]
+    squared = ((y - mean).pow(2) * torch.exp(-log_variance)).sum(-1)  # (B,)
+    norm = torch.lgamma(0.5 * (dof + dim)) - torch.lgamma(0.5 * dof) - 0.5 * dim * torch.log(dof * math.pi)
+    return norm - 0.5 * log_variance.sum(-1) - 0.5 * (dof + dim) * torch.log1p(squared / dof)
+
+
 def club_bound(y: Tensor, mean: Tensor, log_variance: Tensor) -> Tensor:
     """CLUB upper bound ``E_P[log q(y|x)] - E_{x} E_{y'}[log q(y'|x)]`` over all pairs of the batch.
 

@@ -24,7 +24,7 @@ from torch import Tensor
 from mifusion.errors import ConfigError
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
 from mifusion.estimators.critic_estimator import check_choice, check_views, skipped_output
-from mifusion.estimators.critics import CRITICS, STANDARDIZE, build_critic, mlp, standardize
+from mifusion.estimators.critics import CRITICS, STANDARDIZE_MODES, Standardizer, build_critic, mlp
 from mifusion.estimators.functional import infonce_bound
 
 SCORES = ("cosine", "dot")
@@ -43,7 +43,7 @@ class InfoNCE(MIEstimator):
         scores: "cosine" or "dot" (predictor only).
         temperature: scores are divided by it.
         negatives: accepted and ignored (InfoNCE always uses every in-batch pair).
-        standardize: input standardisation (see :mod:`mifusion.estimators.critics`).
+        standardize: input standardisation, "running" by default (see :mod:`mifusion.estimators.critics`).
     """
 
     bound = Bound.LOWER
@@ -59,12 +59,12 @@ class InfoNCE(MIEstimator):
         negatives: str = "all_pairs",
         scores: str = "cosine",
         temperature: float = 1.0,
-        standardize: str = "robust",
+        standardize: str = "running",
     ) -> None:
         super().__init__()
         check_choice("critic", critic, (*CRITICS, "predictor"))
         check_choice("scores", scores, SCORES)
-        check_choice("standardize", standardize, STANDARDIZE)
+        check_choice("standardize", standardize, STANDARDIZE_MODES)
         if temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {temperature}")
         self.dims = (x_dim, y_dim)
@@ -72,6 +72,7 @@ class InfoNCE(MIEstimator):
         self.score_kind = scores
         self.temperature = temperature
         self.standardize = standardize
+        self.standardizer = Standardizer(self.dims, standardize)
         if critic == "predictor":
             self.predictor = mlp(x_dim, hidden_dim, num_layers, y_dim)
         else:
@@ -79,7 +80,7 @@ class InfoNCE(MIEstimator):
 
     def score_matrix(self, x: Tensor, y: Tensor) -> Tensor:
         """(B, B) scores s_ij of x_i against y_j, divided by the temperature."""
-        x, y = standardize(x, self.standardize), standardize(y, self.standardize)
+        x, y = self.standardizer([x, y])
         if self.kind != "predictor":
             return self.critic.pair_matrix(x, y) / self.temperature
         predicted = self.predictor(x)  # (B, Dy)
