@@ -172,3 +172,26 @@ def write_report(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def forest_plot(diffs: Sequence[PairedDifference], path: Path, metric: str = "mae") -> None:
+    """PNG: each comparison's mean difference with its Holm-corrected interval (0 marked)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(diffs) + 1.2))
+    for i, d in enumerate(diffs):
+        ax.plot([d.low_holm, d.high_holm], [i, i], color="tab:blue")
+        ax.plot([d.mean], [i], "o", color="tab:blue")
+    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(diffs)), [d.name for d in diffs], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric}: treatment - base (mean, Holm 95 % interval)")
+    fig.tight_layout()
+    tmp = path.with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)

@@ -31,6 +31,7 @@ from common import (
     baselines,
     comparison_table,
     comparisons,
+    forest_plot,
     run_arm,
     select,
     write_report,
@@ -76,6 +77,7 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int],
     tests["text-only (" + models[0] + ")"] = text_only.test
     mae = comparisons(tests, pairs, "mae")
     acc = comparisons(tests, pairs, "acc2_non0")
+    forest_plot(mae, out / "penalties_mae.png", "mae")
     return "\n\n".join([
         f"# Penalties across models (synthetic ground; seeds {seeds}; {len(LRS[:grid])} candidates per arm)",
         "## Test metrics of the validation-selected candidates (mean +- std over seeds)", arm_table(tests),

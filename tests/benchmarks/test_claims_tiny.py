@@ -24,8 +24,8 @@ def _main(name: str):
     [
         ("penalties_across_models", ["lf_dnn + js vs lf_dnn base", "ridge, time-averaged features"]),
         ("robustness", ["-audio (masked): lf_dnn-js vs -audio (masked): lf_dnn-base", "(zeroed)"]),
-        ("mmim_ablations", ["full vs no-BA", "full vs parity", "text-only"]),
-        ("interpretability", ["lf_dnn + js", "AUROC"]),
+        ("mmim_ablations", ["full vs no-BA", "full vs plain-fusion", "full vs parity", "text-only"]),
+        ("interpretability", ["lf_dnn + js", "AUROC", "target AUROC >= 0.9"]),
         ("grounds", ["audio_signal", "ridge test Corr"]),
     ],
 )
@@ -56,3 +56,11 @@ def test_real_text_collects_seed_results_into_mean_std(tmp_path: Path) -> None:
     table = module.table(tests, valids)
     assert "0.750 +- 0.071" in table  # mean and ddof=1 std of 0.70, 0.80
     assert "plain fine-tune" in table and "floor: predict 0" in table
+
+
+def test_mmim_ablations_arms_restricts_the_family(tmp_path: Path) -> None:
+    assert _main("mmim_ablations")(["--tiny", "--arms", "plain-fusion", "--out", str(tmp_path)]) == 0
+    report = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "full vs plain-fusion" in report and "text-only" in report
+    assert "no-BA" not in report and "separate-pass" not in report
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["full", "plain-fusion", "text-only"]
