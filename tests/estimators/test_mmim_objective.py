@@ -32,6 +32,14 @@ def test_terms_have_explicit_names_and_signs() -> None:
     assert {"norm/text", "norm/fused", "entropy_skipped", "ba_text_vision/sigma_mean"} <= set(out.diagnostics)
 
 
+def test_entropy_weight_ablates_the_entropy_term_alone() -> None:
+    out = MMIMObjective(DIMS, 6, alpha=0.2, beta=0.3, entropy_weight=0.0)(*inputs())
+    for pair in ("text_vision", "text_audio"):
+        assert out.terms[f"ba_{pair}_lld"].weight == -0.3
+        assert out.terms[f"ba_{pair}_entropy"].weight == 0.0
+    assert out.terms["nce"].weight == 0.2
+
+
 def test_nce_is_the_sum_of_cpc_losses_and_at_least_zero() -> None:
     objective = MMIMObjective(DIMS, 6)
     unimodal, fused, labels = inputs(16)

@@ -75,6 +75,8 @@ class MMIMObjective(nn.Module):
         pairs: (x, y) modality pairs of the BA bounds.
         alpha: weight of ``nce``.
         beta: the BA terms enter with ``-beta``.
+        entropy_weight: weight of the entropy terms (they enter with ``-entropy_weight``); None = ``beta``,
+            the method's form; 0 ablates the entropy term alone.
         likelihood: "gaussian" (full log density) or "reference" (MMIM's truncated form).
         entropy_memory: number of earlier batches in the entropy's memory.
         parity: reproduce the reference's entropy behaviour (requires ``likelihood="reference"``).
@@ -94,6 +96,7 @@ class MMIMObjective(nn.Module):
         pairs: Sequence[tuple[str, str]] = (("text", "vision"), ("text", "audio")),
         alpha: float = 0.1,
         beta: float = 0.1,
+        entropy_weight: float | None = None,
         likelihood: str = "gaussian",
         entropy_memory: int = 1,
         parity: bool = False,
@@ -115,6 +118,7 @@ class MMIMObjective(nn.Module):
                 raise ConfigError(f"pair ({x!r}, {y!r}) names a modality not in dims {list(self.dims)}")
         self.pairs = [(x, y) for x, y in pairs]
         self.fused_dim, self.alpha, self.beta, self.parity = fused_dim, alpha, beta, parity
+        self.entropy_weight = beta if entropy_weight is None else entropy_weight
         self.entropy_memory = entropy_memory
         self.likelihoods = nn.ModuleDict()
         self.entropies = nn.ModuleDict()
@@ -197,7 +201,7 @@ class MMIMObjective(nn.Module):
                 target = torch.tanh(self.projections[name](target))
             entropy = self.entropies[name](target, labels) if use_entropy else None
             value = entropy.value if entropy is not None and not entropy.skipped else lld.new_zeros(())
-            terms[f"ba_{name}_entropy"] = WeightedTerm(value, -self.beta)
+            terms[f"ba_{name}_entropy"] = WeightedTerm(value, -self.entropy_weight)
             diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach()
         for m in self.dims:
             diagnostics[f"norm/{m}"] = unimodal[m].detach().norm(dim=-1).mean()

@@ -33,6 +33,7 @@ class MMIMOptions:
     fusion_dim: int = 128
     alpha: float = 0.1
     beta: float = 0.1
+    entropy_weight: float | None = None
     pairs: tuple[tuple[str, str], ...] = (("text", "vision"), ("text", "audio"))
     likelihood: Literal["gaussian", "reference"] = "gaussian"
     entropy_memory: int = 1
@@ -88,6 +89,7 @@ class MMIM(FusionModel):
             pairs=pairs,
             alpha=options.alpha,
             beta=options.beta,
+            entropy_weight=options.entropy_weight,
             likelihood="reference" if options.parity else options.likelihood,
             entropy_memory=options.entropy_memory,
             parity=options.parity,
