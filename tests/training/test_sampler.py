@@ -30,3 +30,23 @@ def test_batches_are_shuffled_across_buckets_and_differ_per_epoch() -> None:
         b.tolist() for b in BatchSampler(640, 32, 3, lengths).batches(0)
     ]
     assert [b.tolist() for b in sampler.batches(0)] != [b.tolist() for b in sampler.batches(1)]
+
+
+def test_first_epoch_starts_with_the_longest_batch_and_stays_seeded() -> None:
+    lengths = np.random.default_rng(5).integers(2, 51, 1284)
+    sampler = BatchSampler(1284, 32, seed=7, lengths=lengths)
+    first = sampler.batches(0)
+    widths = [int(lengths[b].max()) for b in first]
+    assert widths[0] == max(widths) == 50
+    assert sorted(np.concatenate(first).tolist()) == list(range(1284))
+    again = BatchSampler(1284, 32, seed=7, lengths=lengths).batches(0)
+    assert [b.tolist() for b in first] == [b.tolist() for b in again]
+    # only the costliest batch moved: the rest keep the order of the plain shuffled sampler
+    plain = BatchSampler(1284, 32, seed=7, lengths=lengths, longest_first=False).batches(0)
+    assert [b.tolist() for b in first[1:]] == [b.tolist() for b in plain if b.tolist() != first[0].tolist()]
+    # later epochs are left alone, and the order differs with the seed
+    assert [b.tolist() for b in sampler.batches(1)] == [
+        b.tolist() for b in BatchSampler(1284, 32, 7, lengths, longest_first=False).batches(1)
+    ]
+    other = BatchSampler(1284, 32, seed=8, lengths=lengths).batches(0)
+    assert [b.tolist() for b in first[1:]] != [b.tolist() for b in other[1:]]

@@ -1,7 +1,9 @@
 """Seeded batch samplers: plain random, and length bucketing that keeps batches shuffled across buckets.
 
 Batches of an epoch are a pure function of ``(seed, epoch)``, so resuming mid-epoch is skipping the
-batches already done.
+batches already done. With lengths, the first epoch starts with its costliest batch (the longest
+texts): peak memory is reached at step 1, so a batch size that does not fit fails at once rather
+than minutes into training.
 
 Example:
     >>> import numpy as np
@@ -14,6 +16,8 @@ Example:
     [True, True, True, True]
     >>> [b.tolist() for b in batches] == [b.tolist() for b in sampler.batches(epoch=0)]
     True
+    >>> sorted(int(i) for i in batches[0])  # epoch 0 starts with the longest texts
+    [1, 7]
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class BatchSampler:
         seed: base seed; epoch ``e`` uses ``seed + e`` mixed into a numpy ``SeedSequence``.
         lengths: (N,) per-sample cost (e.g. token count); given -> length bucketing, None -> random.
         bucket_batches: window size, in batches, within which samples are sorted by length.
+        longest_first: with lengths, epoch 0 starts with the batch whose longest sample is longest
+            (peak memory at step 1); the other batches keep their shuffled order.
     """
 
     def __init__(
@@ -42,12 +48,14 @@ class BatchSampler:
         seed: int,
         lengths: np.ndarray | None = None,
         bucket_batches: int = BUCKET_BATCHES,
+        longest_first: bool = True,
     ) -> None:
         self.size = size
         self.batch_size = batch_size
         self.seed = seed
         self.lengths = None if lengths is None else np.asarray(lengths)
         self.bucket_batches = bucket_batches
+        self.longest_first = longest_first
 
     def __len__(self) -> int:
         return -(-self.size // self.batch_size)
@@ -64,7 +72,11 @@ class BatchSampler:
             chunk = order[start : start + window]
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]  # random ties: order is shuffled
             batches.extend(chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size))
-        return [batches[i] for i in rng.permutation(len(batches))]
+        batches = [batches[i] for i in rng.permutation(len(batches))]
+        if self.longest_first and epoch == 0 and batches:
+            costliest = int(np.argmax([self.lengths[b].max() for b in batches]))  # first of any ties
+            batches.insert(0, batches.pop(costliest))
+        return batches
 
 
 def padded_tokens(batches: list[np.ndarray], lengths: np.ndarray) -> int:
