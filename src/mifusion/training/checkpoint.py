@@ -33,6 +33,34 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
+def clone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Detached copy of a state dict that keeps aliases aliased (one copy per shared tensor).
+
+    A module registered under several names (MMIM's text encoder) appears once per name in
+    ``state_dict()``; cloning key by key would copy it once per name (3x the encoder's memory).
+
+    Example:
+        >>> lin = torch.nn.Linear(2, 2)
+        >>> both = torch.nn.ModuleDict({"a": lin, "b": lin})
+        >>> copy = clone_state(both.state_dict())
+        >>> copy["a.weight"] is copy["b.weight"], torch.equal(copy["a.weight"], lin.weight)
+        (True, True)
+    """
+    copies: dict[tuple[int, int, tuple[int, ...], tuple[int, ...]], torch.Tensor] = {}
+    out = {}
+    for key, value in state.items():
+        alias = (
+            value.untyped_storage().data_ptr(),
+            int(value.storage_offset()),
+            tuple(value.shape),
+            value.stride(),
+        )
+        if alias not in copies:
+            copies[alias] = value.detach().clone()
+        out[key] = copies[alias]
+    return out
+
+
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Saves ``state`` (tensors, dicts, lists, numbers, strings) atomically."""
     atomic_write_bytes(path, lambda handle: torch.save(state, handle))

@@ -23,7 +23,7 @@ from mifusion.config import ExperimentConfig
 from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
-from mifusion.training.checkpoint import load_checkpoint, save_checkpoint
+from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
 from mifusion.training.critic import critic_steps_for
 from mifusion.training.distributed import launch, shard, wrap_model
 from mifusion.training.loader import iterate, sample_lengths
@@ -216,7 +216,7 @@ class Trainer:
             )
         if is_better(tcfg.select_metric, value, state["best_value"]):
             state.update(best_value=value, best_epoch=epoch + 1, bad_epochs=0, best_valid=metrics)
-            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            self.best_state = clone_state(self.model.state_dict())  # aliases copied once
             if self.run_dir is not None:
                 save_checkpoint(self.run_dir / "best.pt", {"model": self.best_state, "epoch": epoch + 1})
         else:
