@@ -1,7 +1,7 @@
 """Convergence of the registered estimators against ground truth under the check's protocol (slow).
 
 The reduced set (marked ``ci``) trains a few estimators on the 1x1 Gaussian and the Cauchy-tailed
-Student-t task; the full test runs the default check and asserts every graded row and Wasserstein check.
+Student-t task (and Barber-Agakov's mixture q on the uniform task); the full test runs the default check and asserts every graded row and Wasserstein check.
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ REDUCED_CASES = [
     (name, task)
     for name in ("dv", "nwj", "smile", "js", "infonce")
     for task in ("gauss-1d-rho0.75", "student-t-1d-nu1")
-] + [("ba", "gauss-1d-rho0.75"), ("ba", "student-t-1d-nu1")]  # Student-t q on the Student-t task
+] + [
+    ("ba", "gauss-1d-rho0.75"),
+    ("ba", "student-t-1d-nu1"),  # Student-t q on the Student-t task
+    ("ba", "uniform-eps0.25"),  # mixture q on the boxcar conditional
+]
 
 
 @pytest.fixture(scope="module")

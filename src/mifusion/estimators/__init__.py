@@ -38,6 +38,7 @@ from mifusion.estimators.donsker_varadhan import DonskerVaradhan
 from mifusion.estimators.entropy import EntropyEstimate, LabelSplitEntropy, label_split_entropy
 from mifusion.estimators.infonce import InfoNCE
 from mifusion.estimators.jensen_shannon import JensenShannon
+from mifusion.estimators.mixture_conditional import MixtureConditional
 from mifusion.estimators.mmim import MMIMObjective, MMIMOutput, PairLikelihood
 from mifusion.estimators.negatives import derangement, negative_indices
 from mifusion.estimators.nwj import NWJ
@@ -67,6 +68,7 @@ __all__ = [
     "MIOutput",
     "MMIMObjective",
     "MMIMOutput",
+    "MixtureConditional",
     "PairLikelihood",
     "PenaltyOutput",
     "SeparableCritic",

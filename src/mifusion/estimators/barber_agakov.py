@@ -42,15 +42,18 @@ from mifusion.estimators.critics import SCALE_FLOOR, SQUASH_SCALE, STANDARDIZE, 
 from mifusion.estimators.functional import (
     gaussian_entropy,
     gaussian_log_likelihood,
+    gaussian_mixture_log_likelihood,
     student_t_log_likelihood,
 )
+from mifusion.estimators.mixture_conditional import MixtureConditional, MixtureParams
 
 LOG_VARIANCE_LIMIT = 10.0
 """Soft bound on q's log-variance (in the units q sees): sigma within [e^-5, e^5]."""
 COVARIANCE_EPS = 1e-4
 LIKELIHOODS = ("gaussian", "reference")
 COVARIANCES = ("diagonal", "full")
-DISTRIBUTIONS = ("gaussian", "student_t")
+DISTRIBUTIONS = ("gaussian", "student_t", "mixture")
+DEFAULT_COMPONENTS = 8
 INITIAL_DOF = 5.0
 MAX_LOG_DOF = 8.0
 """nu stays within INITIAL_DOF * e^(+-8): from ~0.002 (Cauchy-like and beyond) to ~15,000 (Gaussian)."""
@@ -118,6 +121,10 @@ class BarberAgakov(MIEstimator):
         distribution: q's family: "gaussian" (default) or "student_t" (a multivariate Student-t with the
             same location and scale and learned degrees of freedom nu, for heavy-tailed y; the Gaussian is
             its nu -> inf limit). The conditional of a multivariate Student-t is itself a Student-t.
+            "mixture": a mixture of ``components`` diagonal Gaussians with x-dependent weights, means and
+            variances (:class:`~mifusion.estimators.mixture_conditional.MixtureConditional`), for
+            conditionals no single Gaussian fits (e.g. a boxcar).
+        components: number of mixture components K (``distribution="mixture"`` only).
     """
 
     bound = Bound.LOWER
@@ -136,12 +143,17 @@ class BarberAgakov(MIEstimator):
         standardize: str = "robust",
         covariance: str = "diagonal",
         distribution: str = "gaussian",
+        components: int = DEFAULT_COMPONENTS,
     ) -> None:
         super().__init__()
         check_choice("likelihood", likelihood, LIKELIHOODS)
         check_choice("distribution", distribution, DISTRIBUTIONS)
-        if distribution == "student_t" and likelihood != "gaussian":
-            raise ConfigError("distribution='student_t' needs likelihood='gaussian' (the full log density)")
+        if distribution != "gaussian" and likelihood != "gaussian":
+            raise ConfigError(
+                f"distribution={distribution!r} needs likelihood='gaussian' (the full log density)"
+            )
+        if components < 1:
+            raise ConfigError(f"components must be >= 1, got {components}")
         check_choice("covariance", covariance, COVARIANCES)
         check_choice("standardize", standardize, STANDARDIZE)
         self.dims = (x_dim, y_dim)
@@ -150,9 +162,15 @@ class BarberAgakov(MIEstimator):
         self.standardize = standardize
         self.covariance = covariance
         self.distribution = distribution
-        self.q = GaussianConditional(
-            x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers, zero_init=True
-        )
+        self.q: GaussianConditional | MixtureConditional
+        if distribution == "mixture":
+            self.q = MixtureConditional(
+                x_dim, y_dim, components=components, hidden_dim=hidden_dim, num_layers=num_layers
+            )
+        else:
+            self.q = GaussianConditional(
+                x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers, zero_init=True
+            )
         self.log_dof = nn.Parameter(torch.zeros(())) if distribution == "student_t" else None
         self.x_affine = RunningAffine(x_dim)
         self.y_affine = RunningAffine(y_dim)
@@ -169,7 +187,7 @@ class BarberAgakov(MIEstimator):
         x_std = self.x_affine(x)[0]
         return SQUASH_SCALE * torch.asinh(x_std / SQUASH_SCALE) if self.standardize == "robust" else x_std
 
-    def log_likelihood(self, x: Tensor, y: Tensor) -> tuple[Tensor, GaussianParams]:
+    def log_likelihood(self, x: Tensor, y: Tensor) -> tuple[Tensor, GaussianParams | MixtureParams]:
         """(B,) log q(y|x) of the raw y, and q's parameters in standardised units."""
         y_std, log_scale = self.y_affine(y)
         params = self.q(self.standardize_x(x))
@@ -178,7 +196,9 @@ class BarberAgakov(MIEstimator):
             lower = torch.tril(self.decorrelate, diagonal=-1)
             y_std, mean = y_std + y_std @ lower.T, mean + mean @ lower.T
         dof = self.dof()
-        if dof is not None:
+        if isinstance(params, MixtureParams):
+            lld = gaussian_mixture_log_likelihood(y_std, params.logits, mean, params.log_variance)
+        elif dof is not None:
             lld = student_t_log_likelihood(y_std, mean, params.log_variance, dof)
         else:
             lld = gaussian_log_likelihood(y_std, mean, params.log_variance, self.likelihood)
@@ -226,7 +246,7 @@ ESTIMATORS.add(
         _build,
         Bound.LOWER,
         "mi",
-        "Barber-Agakov with a Gaussian (or Student-t) q(y|x); pass entropy_y for a true bound",
+        "Barber-Agakov with a Gaussian (Student-t, mixture) q(y|x); pass entropy_y for a true bound",
         "Barber & Agakov, The IM Algorithm, NeurIPS 2003",
     ),
 )

@@ -37,6 +37,10 @@ REL_TOLERANCE = 0.10
 GRADED_MAX_TRUTH = 2.0  # nats: lower bounds are graded only up to this truth
 JS_ABS_TOLERANCE = 0.01  # JSD nats, for tasks whose JSD is ~0
 JS_MONTE_CARLO_SAMPLES = 400_000
+BA_DISTRIBUTIONS = {"student-t": "student_t", "uniform": "mixture"}
+"""Barber-Agakov's q family per task family (Gaussian elsewhere): no single family passes every task."""
+JS_TRAINED_NAMES = frozenset({"dv", "mine", "nwj"})
+"""Families whose critic the check trains with the JS objective (``train_objective="js"``)."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +98,17 @@ def task_options(name: str, task: Task) -> dict[str, Any]:
     """Family options the protocol passes for ``task``.
 
     Barber-Agakov gets the closed-form H(Y), a full-covariance q (``covariance="full"``) and, on tasks
-    whose y is heavy-tailed (the Student-t family), a Student-t q (``distribution="student_t"``).
-    InfoNCE gets the joint critic that every other critic family uses (its registry default is the
+    whose y is heavy-tailed (the Student-t family), a Student-t q (``distribution="student_t"``), on the
+    uniform task (a boxcar conditional) a Gaussian-mixture q (``distribution="mixture"``).
+    DV, MINE and NWJ train their critic on the Jensen-Shannon objective (``train_objective="js"``); their
+    estimate is still their own bound. InfoNCE gets the joint critic that every other critic family uses (its registry default is the
     cheaper separable critic).
     """
     if name == "ba":
-        distribution = "student_t" if task.family == "student-t" else "gaussian"
+        distribution = BA_DISTRIBUTIONS.get(task.family, "gaussian")
         return {"entropy_y": task.entropy_y, "covariance": "full", "distribution": distribution}
+    if name in JS_TRAINED_NAMES:
+        return {"train_objective": "js"}
     if name in INFONCE_NAMES:
         return {"critic": "joint"}
     return {}

@@ -18,6 +18,7 @@ from torch import Tensor
 from mifusion.errors import ConfigError, ShapeError
 from mifusion.estimators.base import MIEstimator, MIOutput
 from mifusion.estimators.critics import CRITICS, STANDARDIZE_MODES, Standardizer, build_critic
+from mifusion.estimators.functional import js_objective
 from mifusion.estimators.negatives import NEGATIVES, negative_indices
 
 
@@ -70,6 +71,21 @@ class CriticScores:
     marginal: Tensor
     views: list[Tensor]
     index: Tensor
+
+
+TRAIN_OBJECTIVES = ("own", "js")
+"""What a DV/MINE/NWJ critic is trained on: its family's own bound, or the Jensen-Shannon objective."""
+
+
+def js_trained_loss(scores: CriticScores) -> Tensor:
+    """The critic's loss when ``train_objective="js"``: minus Deep InfoMax's Jensen-Shannon objective.
+
+    The estimate stays the family's own bound evaluated on this critic (Poole et al. 2019, section 3.3;
+    Hjelm et al. 2019): only the training signal changes. The JS objective's gradient is bounded per
+    sample (softplus), so rare heavy-tailed marginal rows cannot dominate it as they dominate
+    ``E_Q[exp T]``.
+    """
+    return -js_objective(scores.joint, scores.marginal)
 
 
 CRITIC_STANDARDIZE = STANDARDIZE_MODES

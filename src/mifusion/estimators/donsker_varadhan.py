@@ -2,7 +2,9 @@
 
 ``I(X; Y) >= E_P[T] - log E_Q[exp T]``. The minibatch gradient of ``log E_Q[exp T]`` is biased; MINE's
 correction (``ema=True``) replaces the denominator of that gradient with an exponential moving average of
-``E_Q[exp T]`` (kept in log space). The reported estimate is always the plain DV value.
+``E_Q[exp T]`` (kept in log space). With ``train_objective="js"`` the critic is trained on the
+Jensen-Shannon objective instead (Poole et al. 2019; Hjelm et al. 2019), which is robust to heavy-tailed
+marginals. The reported estimate is always the plain DV value of the critic.
 
 Example:
     >>> import torch
@@ -22,7 +24,14 @@ import torch
 from torch import Tensor
 
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry
-from mifusion.estimators.critic_estimator import CriticEstimator, CriticScores, params_need_grad
+from mifusion.estimators.critic_estimator import (
+    TRAIN_OBJECTIVES,
+    CriticEstimator,
+    CriticScores,
+    check_choice,
+    js_trained_loss,
+    params_need_grad,
+)
 from mifusion.estimators.functional import MAX_EXPONENT, dv_bound, log_mean_exp
 
 
@@ -33,15 +42,26 @@ class DonskerVaradhan(CriticEstimator):
         dims: feature sizes of the variables.
         ema: use MINE's moving-average gradient correction in the critic's loss.
         ema_decay: weight of the old average (about 0.9 in MINE).
+        train_objective: "own" (default: the critic maximises the DV bound, with MINE's correction when
+            ``ema``) or "js" (the critic maximises the Jensen-Shannon objective; ``ema`` is then unused).
+            The estimate is the DV bound either way.
         **kwargs: see :class:`CriticEstimator`.
     """
 
     bound = Bound.LOWER
 
     def __init__(
-        self, dims: Sequence[int], *, ema: bool = False, ema_decay: float = 0.9, **kwargs: Any
+        self,
+        dims: Sequence[int],
+        *,
+        ema: bool = False,
+        ema_decay: float = 0.9,
+        train_objective: str = "own",
+        **kwargs: Any,
     ) -> None:
+        check_choice("train_objective", train_objective, TRAIN_OBJECTIVES)
         super().__init__(dims, **kwargs)
+        self.train_objective = train_objective
         self.ema = ema
         self.ema_decay = ema_decay
         self.log_ema: Tensor
@@ -51,6 +71,8 @@ class DonskerVaradhan(CriticEstimator):
         return dv_bound(joint, marginal)
 
     def critic_loss(self, scores: CriticScores, estimate: Tensor) -> Tensor:
+        if self.train_objective == "js":
+            return js_trained_loss(scores)
         if not self.ema or not params_need_grad(self.critic):
             return -estimate
         log_batch = log_mean_exp(scores.marginal)

@@ -129,6 +129,32 @@ def student_t_log_likelihood(y: Tensor, mean: Tensor, log_variance: Tensor, dof:
     return norm - 0.5 * log_variance.sum(-1) - 0.5 * (dof + dim) * torch.log1p(squared / dof)
 
 
+def gaussian_mixture_log_likelihood(y: Tensor, logits: Tensor, mean: Tensor, log_variance: Tensor) -> Tensor:
+    """Per-sample log density of y under a mixture of diagonal Gaussians.
+
+    ``log sum_k pi_k N(y; mean_k, diag(exp(log_variance_k)))`` with ``pi = softmax(logits)``, computed
+    with logsumexp over components (never ``log(sum(exp(.)))``).
+
+    Args:
+        y: (B, D) targets.
+        logits: (B, K) unnormalised log mixture weights.
+        mean: (B, K, D) component means.
+        log_variance: (B, K, D) component log-variances.
+
+    Returns:
+        (B,) log-likelihoods.
+
+    Example:
+        >>> y, m, lv = torch.zeros(2, 3), torch.zeros(2, 1, 3), torch.zeros(2, 1, 3)
+        >>> torch.allclose(gaussian_mixture_log_likelihood(y, torch.zeros(2, 1), m, lv),
+        ...                gaussian_log_likelihood(y, m[:, 0], lv[:, 0]))
+        True
+    """
+    squared = (y.unsqueeze(1) - mean).pow(2) * torch.exp(-log_variance)  # (B, K, D)
+    component = -0.5 * (squared + log_variance + LOG_TWO_PI).sum(dim=-1)  # (B, K)
+    return torch.logsumexp(torch.log_softmax(logits, dim=-1) + component, dim=-1)
+
+
 def club_bound(y: Tensor, mean: Tensor, log_variance: Tensor) -> Tensor:
     """CLUB upper bound ``E_P[log q(y|x)] - E_{x} E_{y'}[log q(y'|x)]`` over all pairs of the batch.
 
