@@ -132,8 +132,6 @@ class Trainer:
         self.state = ckpt["trainer"]
         set_rng_state(ckpt["rng"])
         self.dropout_rng.set_state(ckpt["dropout_rng"])
-        if (self.run_dir / "best.pt").exists():  # type: ignore[operator]
-            self.best_state = load_checkpoint(self.run_dir / "best.pt")["model"]  # type: ignore[operator]
         log.info("resuming at epoch %d, step %d", self.state["epoch"] + 1, self.state["step"])
         return True
 
@@ -216,9 +214,12 @@ class Trainer:
             )
         if is_better(tcfg.select_metric, value, state["best_value"]):
             state.update(best_value=value, best_epoch=epoch + 1, bad_epochs=0, best_valid=metrics)
-            self.best_state = clone_state(self.model.state_dict())  # aliases copied once
-            if self.run_dir is not None:
-                save_checkpoint(self.run_dir / "best.pt", {"model": self.best_state, "epoch": epoch + 1})
+            if self.run_dir is not None:  # the best weights live on disk only: memory stays flat
+                save_checkpoint(
+                    self.run_dir / "best.pt", {"model": self.model.state_dict(), "epoch": epoch + 1}
+                )
+            else:
+                self.best_state = clone_state(self.model.state_dict())  # aliases copied once
         else:
             state["bad_epochs"] += 1
         state.update(epoch=epoch + 1, step=0, sums={}, count=0)
@@ -228,6 +229,13 @@ class Trainer:
         if self.epoch_callback is not None:
             self.epoch_callback(epoch + 1, metrics)
         return state["bad_epochs"] >= tcfg.early_stopping_patience
+
+    def _restore_best(self) -> None:
+        """Loads the validation-selected weights (from memory, or from ``run_dir/best.pt``)."""
+        if self.best_state is not None:
+            self.model.load_state_dict(self.best_state)
+        elif self.run_dir is not None and (self.run_dir / "best.pt").exists():
+            self.model.load_state_dict(load_checkpoint(self.run_dir / "best.pt")["model"])
 
     def fit(self) -> FitResult:
         """Trains from the current state until ``train.epochs`` or early stopping."""
@@ -248,8 +256,7 @@ class Trainer:
                 "  (best)" if self.state["best_epoch"] == epoch + 1 else "",
             )  # fmt: skip
         epoch_bar.close()
-        if self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+        self._restore_best()
         return FitResult(
             self.state["best_epoch"], dict(self.state["best_valid"]), list(self.state["history"]),
             self.state["nonfinite_total"],
