@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_OUT = Path(tempfile.gettempdir()) / "mifusion-benchmarks"
-MOSI_LABEL_CSV = Path("/work/shared/data/mosi_text/label.csv")
-"""Where this project's machines keep CMU-MOSI's label.csv; override with --label-csv."""
+MOSI_LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
+"""CMU-MOSI's label.csv next to the checkout (``../shared/data/mosi_text``); override with --label-csv."""
 
 
 def _status_mb(key: str) -> float | None:
@@ -150,6 +150,12 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
     parser.add_argument("--smoke", action="store_true", help="tiny run (seconds) to check it works")
     return parser
+
+
+def add_real_text_options(parser: argparse.ArgumentParser) -> None:
+    """--label-csv (real MOSI text) and --text-model (a local encoder directory; default MiniLM-L6)."""
+    parser.add_argument("--label-csv", type=Path, default=MOSI_LABEL_CSV)
+    parser.add_argument("--text-model", default=None, help="local text model dir (default: MiniLM-L6)")
 
 
 def tiny_text_encoder() -> dict[str, int]:

@@ -225,8 +225,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--no-longest-first", action="store_true", help="do not start epoch 1 with the longest batch"
     )
-    parser.add_argument("--label-csv", type=Path, default=common.MOSI_LABEL_CSV)
-    parser.add_argument("--text-model", default=None, help="local text model dir (default: MiniLM-L6)")
+    common.add_real_text_options(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs = min(args.epochs, 2)

@@ -221,8 +221,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
         "--estimator-stage", choices=("efficient", "separate_pass"), default="efficient",
         help="separate_pass: the reference's extra estimator pass each epoch",
     )  # fmt: skip
-    parser.add_argument("--label-csv", type=Path, default=common.MOSI_LABEL_CSV)
-    parser.add_argument("--text-model", default=None, help="local text model dir (default: MiniLM-L6)")
+    common.add_real_text_options(parser)
     parser.add_argument("--text-only", action="store_true", help="text-only LF-DNN with the same settings")
     parser.add_argument("--to-mae", type=float, default=None, help="time to this validation MAE per seed")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1111, 1112, 1113], help="seeds of --to-mae")

@@ -26,7 +26,6 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import common
@@ -241,8 +240,7 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument(
         "--no-fused-baseline", action="store_true", help="text-only baseline with the for-each Adam kernel"
     )
-    parser.add_argument("--label-csv", type=Path, default=common.MOSI_LABEL_CSV)
-    parser.add_argument("--text-model", default=None, help="local text model dir (default: MiniLM-L6)")
+    common.add_real_text_options(parser)
     args = parser.parse_args(argv)
     if args.smoke:
         args.steps, args.warmup = 1, 1

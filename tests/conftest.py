@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,12 @@ import pytest
 from mifusion.data.dataset import MultimodalDataset
 from mifusion.data.synthetic import SynthParams, generate
 
-MOSI_LABEL_CSV = Path("/work/shared/data/mosi_text/label.csv")
+_MOSI_CANDIDATES = [
+    os.environ.get("MIFUSION_MOSI_LABEL_CSV", ""),  # explicit
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv",  # ../shared
+    "/work/shared/data/mosi_text/label.csv",  # where this project's machines keep it
+]
+MOSI_LABEL_CSV = next((Path(c) for c in _MOSI_CANDIDATES if c and Path(c).is_file()), Path("label.csv"))
 TINY_LENGTHS = {"text": 12, "audio": 20, "vision": 24}
 
 

@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_report
 
-LABEL_CSV = "/work/shared/data/mosi_text/label.csv"
+LABEL_CSV = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv")
 
 
 def averaged(split: object, modality: str) -> np.ndarray:

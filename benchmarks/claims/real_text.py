@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = "/work/shared/data/mosi_text/label.csv"
+DATA = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv")
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 HEADER = ("MAE", "Corr", "Acc-7", "Acc-2 has0", "Acc-2 non0", "F1 has0", "F1 non0")
 # Plain fine-tune of the same encoder (issue 12/14; CLS -> linear, L1, AdamW, 8 epochs, fixed 50-token

@@ -10,7 +10,6 @@ import pytest
 from mifusion.data.io import load_dataset
 from mifusion.errors import DataError
 
-MOSI = Path("/work/shared/data/mosi_text/label.csv")
 HEADER = "video_id,clip_id,text,label,annotation,mode"
 
 
@@ -23,9 +22,8 @@ def write(tmp_path: Path, lines: list[str], header: str = HEADER) -> Path:
 ROWS = ["a,1,HELLO THERE,1.2,Positive,train", "a,2,BAD,-2,Negative,valid", 'b,1,"SO, WELL",0,Neutral,test']
 
 
-@pytest.mark.skipif(not MOSI.is_file(), reason="real MOSI label.csv not available")
-def test_real_mosi_split_sizes() -> None:
-    ds = load_dataset(MOSI)
+def test_real_mosi_split_sizes(mosi_label_csv: Path) -> None:
+    ds = load_dataset(mosi_label_csv)
     assert [len(ds[s]) for s in ("train", "valid", "test")] == [1284, 229, 686]
     assert ds.meta["format"] == "label_csv" and ds.meta["label_range"] == (-3.0, 3.0)
     assert ds["test"].ids[0] == "c7UH_rxdZv4$_$1" and ds["test"].raw_text[0] == "OH MY GOSH BAD MOVIE"

