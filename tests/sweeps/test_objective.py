@@ -81,7 +81,7 @@ def test_worker_summary_counts_pruned_trials(tmp_path: Path) -> None:
     plan = SweepPlan(ExperimentConfig(train=TrainConfig(epochs=6)), SPACE, "p", 6, sampler_seed=0)
     settings = StorageSettings(f"sqlite:///{tmp_path}/study.db", heartbeat_interval=1, grace_period=2)
     summary = run_worker(plan, settings, train_toy, tmp_path)
-    assert summary.complete == 6 and summary.failed == 0
+    assert summary.complete + summary.pruned == 6 and summary.failed == 0 and summary.pruned > 0
     assert summary.trials_run == summary.complete + summary.pruned
     from mifusion.sweeps.study import load_study, open_storage
 

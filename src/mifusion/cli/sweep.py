@@ -47,7 +47,10 @@ def register(sub: Any) -> None:
         help="fix a config value (also removes it from the search space); repeatable",
     )  # fmt: skip
     source.add_argument(
-        "--trials", type=int, default=20, help="COMPLETE trials wanted in the study (all workers)"
+        "--trials",
+        type=int,
+        default=20,
+        help="finished (complete or pruned) trials wanted in the study, all workers together",
     )
     source.add_argument("--pruner", default="median", choices=("median", "halving", "none"))
     source.add_argument(

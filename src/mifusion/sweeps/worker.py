@@ -1,9 +1,10 @@
-"""Sweep workers: each joins the study and runs trials until it holds N COMPLETE trials in total.
+"""Sweep workers: each joins the study and runs trials until it holds N finished trials in total.
 
 Any number of workers (shells, hosts, scheduler jobs) with the same storage URL and study name share
-one study. Before each trial a worker fails stale trials (killed workers), then starts a trial only
-while ``complete + running < N``; when the running trials would reach N it waits for them, so a trial
-that dies is retried instead of leaving the study short. Two workers starting a trial at the same
+one study. A finished trial is COMPLETE or PRUNED (Optuna's ``n_trials`` semantics: a pruned trial spent
+its budget); FAIL trials (killed workers) do not count. Before each trial a worker fails stale trials,
+then starts a trial only while ``finished + running < N``; when the running trials would reach N it waits
+for them, so a trial that dies is retried instead of leaving the study short. Two workers starting a trial at the same
 instant can overshoot N by at most ``workers - 1``.
 
 Example:
@@ -48,7 +49,7 @@ __all__ = ["SweepPlan", "WorkerSummary", "run_worker", "spawn_workers", "state_c
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """One study: base config, free parameters, name and the number of COMPLETE trials wanted."""
+    """One study: base config, free parameters, name and the number of finished trials wanted."""
 
     base: ExperimentConfig
     specs: tuple[ParamSpec, ...]
@@ -95,7 +96,7 @@ def _collect(into: list[Any]) -> Any:
 
 
 def run_worker(plan: SweepPlan, settings: StorageSettings, train_fn: TrainFn, run_dir: Path) -> WorkerSummary:
-    """Runs trials on the shared study until it has ``plan.n_trials`` COMPLETE trials."""
+    """Runs trials on the shared study until it has ``plan.n_trials`` finished (COMPLETE or PRUNED) trials."""
     import optuna
 
     from mifusion.config import to_dict
@@ -118,10 +119,11 @@ def run_worker(plan: SweepPlan, settings: StorageSettings, train_fn: TrainFn, ru
     while True:
         fail_stale_trials(study)
         counts = state_counts(study)
-        complete, running = counts.get("COMPLETE", 0), counts.get("RUNNING", 0)
-        if complete >= plan.n_trials:
+        finished_trials = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+        running = counts.get("RUNNING", 0)
+        if finished_trials >= plan.n_trials:
             break
-        if complete + running >= plan.n_trials:
+        if finished_trials + running >= plan.n_trials:
             time.sleep(WAIT_S)  # the running trials may finish the study, or die and be retried
             continue
         finished: list[Any] = []
