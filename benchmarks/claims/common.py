@@ -166,12 +166,15 @@ def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> 
     return "\n".join(lines)
 
 
-def write_report(path: Path, text: str) -> None:
-    """Atomic Markdown write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def publish(report: str, out: Path, tiny: bool) -> int:
+    """Writes ``out/report.md`` atomically (tiny runs marked as not results), prints it; returns exit code 0."""
+    from mifusion.training.checkpoint import atomic_write_text
+
+    if tiny:
+        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
+    atomic_write_text(Path(out) / "report.md", report)
+    print(report)
+    return 0
 
 
 def forest_plot(diffs: Sequence[PairedDifference], path: Path, metric: str = "mae") -> None:

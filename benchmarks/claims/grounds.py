@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_report
+from common import publish
 
 LABEL_CSV = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv")
 
@@ -149,11 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n, csv = (120, "") if args.tiny else (None, args.label_csv)
     report = study(n, Path(args.out), csv or "/nonexistent")
-    if args.tiny:
-        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
-    write_report(Path(args.out) / "report.md", report)
-    print(report)
-    return 0
+    return publish(report, Path(args.out), args.tiny)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stats import mean_std
 
-from common import TINY_SETS, Arm, comparison_table, comparisons, run_arm, write_report
+from common import TINY_SETS, Arm, comparison_table, comparisons, publish, run_arm
 
 MODELS = ("lf_dnn", "tfn", "lmf", "mult")
 PENALTIES = ("dv", "js", "wasserstein_gp")
@@ -87,11 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         extra, models, pens, seeds = (*TINY_SETS, *extra), ("lf_dnn",), ("js",), [1, 2]
     report = study(models, pens, args.weight, seeds, Path(args.out), extra)
-    if args.tiny:
-        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
-    write_report(Path(args.out) / "report.md", report)
-    print(report)
-    return 0
+    return publish(report, Path(args.out), args.tiny)
 
 
 if __name__ == "__main__":

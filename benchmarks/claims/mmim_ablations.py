@@ -32,8 +32,8 @@ from common import (
     comparison_table,
     comparisons,
     forest_plot,
+    publish,
     run_arm,
-    write_report,
 )
 
 ARMS = (
@@ -85,11 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         extra, seeds = (*TINY_SETS, *extra), [1, 2]
     report = study(seeds, Path(args.out), extra, args.preset, tuple(args.arms))
-    if args.tiny:
-        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
-    write_report(Path(args.out) / "report.md", report)
-    print(report)
-    return 0
+    return publish(report, Path(args.out), args.tiny)
 
 
 if __name__ == "__main__":

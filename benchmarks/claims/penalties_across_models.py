@@ -32,9 +32,9 @@ from common import (
     comparison_table,
     comparisons,
     forest_plot,
+    publish,
     run_arm,
     select,
-    write_report,
 )
 
 MODELS = ("lf_dnn", "ef_lstm", "tfn", "lmf", "mult", "misa", "mag_bert")
@@ -109,11 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         models, pens, seeds, grid, extra = ("lf_dnn",), ("js",), [1, 2], 1, (*TINY_SETS, *extra)
     report = study(models, pens, seeds, Path(args.out), extra, grid)
-    if args.tiny:
-        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
-    write_report(Path(args.out) / "report.md", report)
-    print(report)
-    return 0
+    return publish(report, Path(args.out), args.tiny)
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ from common import (
     comparison_table,
     comparisons,
     forest_plot,
+    publish,
     run_arm,
-    write_report,
 )
 
 
@@ -98,11 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tiny:
         extra, model, seeds = (*TINY_SETS, *extra), "lf_dnn", [1, 2]
     report = study(model, args.penalty, args.weight, args.dropout, seeds, Path(args.out), extra)
-    if args.tiny:
-        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
-    write_report(Path(args.out) / "report.md", report)
-    print(report)
-    return 0
+    return publish(report, Path(args.out), args.tiny)
 
 
 if __name__ == "__main__":
