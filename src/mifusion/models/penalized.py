@@ -68,16 +68,29 @@ class PenalizedModel(FusionModel):
             return 1.0
         return min(1.0, self.epoch / self.warmup_epochs)
 
-    def forward(self, batch: MultimodalBatch) -> ModelOutput:
-        """Runs the model, then the penalty on the tapped representations."""
-        out = self.model(batch)
+    def _tapped(
+        self, out: ModelOutput, batch: MultimodalBatch, detach: bool = False
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The representations the penalty sees (modality or "fused" -> (B, D)) and their presence masks."""
         reps = {m: out.unimodal[m] for m in self.unimodal_dims}
         available = {m: batch.present[m] for m in reps if m in batch.present}
         if self.tap == "fused":
             assert out.fused is not None, "tap='fused' needs a model with a fused vector"
             reps = {"fused": out.fused, **reps}
             available["fused"] = torch.ones_like(out.prediction, dtype=torch.bool)
-        result: Any = self.penalty(reps, available)
+        if detach:
+            reps = {k: v.detach() for k, v in reps.items()}
+        return reps, available
+
+    def estimator_loss_from(self, out: ModelOutput, batch: MultimodalBatch) -> torch.Tensor:
+        """The critic's loss on ``out``'s tapped representations, detached (extra critic steps, no re-run)."""
+        loss: torch.Tensor = self.penalty(*self._tapped(out, batch, detach=True)).critic_loss
+        return loss
+
+    def forward(self, batch: MultimodalBatch) -> ModelOutput:
+        """Runs the model, then the penalty on the tapped representations."""
+        out = self.model(batch)
+        result: Any = self.penalty(*self._tapped(out, batch))
         terms = dict(out.terms)
         # The penalty's term is ``-weight * estimate``: logged as the estimate with its signed weight.
         terms["penalty"] = WeightedTerm(
