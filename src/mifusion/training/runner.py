@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 
 from mifusion.config import ExperimentConfig
@@ -149,15 +148,9 @@ def train_one(
 
 def summarize(runs: list[RunResult]) -> dict[str, dict[str, dict[str, float]]]:
     """Mean and sample standard deviation (ddof=1; 0 for one seed) of every metric per split."""
-    summary: dict[str, dict[str, dict[str, float]]] = {}
-    for split in ("valid", "test"):
-        keys = [k for k in getattr(runs[0], split) if all(k in getattr(r, split) for r in runs)]
-        summary[split] = {}
-        for key in keys:
-            values = np.array([getattr(r, split)[key] for r in runs], dtype=float)
-            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-            summary[split][key] = {"mean": float(values.mean()), "std": std}
-    return summary
+    from mifusion.evaluation.reports import mean_std
+
+    return {split: mean_std([getattr(r, split) for r in runs]) for split in ("valid", "test")}
 
 
 def run_experiment(
