@@ -20,9 +20,13 @@ Usage::
 
 ``--to-mae X`` trains each seed until its validation MAE is at most X (or ``--max-epochs``) and reports
 the wall time from model building to the end of that epoch's validation, per seed and the median.
-``--mmsa`` (untested here: MMSA is not installed on the machines this was written on) trains MMSA 2.2's
-own MMIM on the same generated data for the same epochs in the same process (see ``mmsa_side.py``)
-and prints the ratio measured in one run; without ``mmsa`` it prints one line and skips.
+``--mmsa`` also trains MMSA 2.2.1's own MMIM (its mmim/mosi settings, MiniLM-L6) on the same prepared
+data for the same epochs, in a child process, and prints the samples/s ratio and both validation MAEs
+measured in one run (see ``mmsa_side.py`` for what is bypassed to run it on CPU). Without ``mmsa`` it
+prints one line and skips. MMSA is installed outside the project environment::
+
+    pip install --no-deps --target DIR mmsa==2.2.1 easydict nvidia-ml-py3
+    PYTHONPATH=DIR python benchmarks/mmim_vs_reference.py --mmsa --epochs 2 --threads 2
 """
 
 from __future__ import annotations
@@ -226,7 +230,10 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--to-mae", type=float, default=None, help="time to this validation MAE per seed")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1111, 1112, 1113], help="seeds of --to-mae")
     parser.add_argument("--max-epochs", type=int, default=10, help="--to-mae gives up after this many epochs")
-    parser.add_argument("--mmsa", action="store_true", help="also run MMSA's MMIM side by side (needs mmsa)")
+    parser.add_argument(
+        "--mmsa", action="store_true",
+        help="also train MMSA 2.2.1's MMIM on the same data (needs mmsa on PYTHONPATH; see mmsa_side.py)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.smoke:
         args.epochs = 1

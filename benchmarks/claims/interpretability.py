@@ -9,6 +9,7 @@ information (synthetic ground).
 
 Run:
     python benchmarks/claims/interpretability.py --seeds 1 2 3 4 5 --out runs/claims/interp
+    python benchmarks/claims/interpretability.py --ground semi --out runs/claims/interp_semi
     python benchmarks/claims/interpretability.py --tiny --out /tmp/interp   # seconds; not a result
 """
 
@@ -21,7 +22,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stats import mean_std
 
-from common import TINY_SETS, Arm, comparison_table, comparisons, publish, run_arm
+from common import (
+    TINY_SETS,
+    Arm,
+    add_ground_options,
+    comparison_table,
+    comparisons,
+    ground_sets,
+    publish,
+    run_arm,
+)
 
 MODELS = ("lf_dnn", "tfn", "lmf", "mult")
 PENALTIES = ("dv", "js", "wasserstein_gp")
@@ -39,7 +49,7 @@ def aurocs(seed_dir: Path) -> dict[str, float]:
 
 
 def study(models: tuple[str, ...], penalties: tuple[str, ...], weight: float, seeds: list[int], out: Path,
-          extra: tuple[str, ...]) -> str:  # fmt: skip
+          extra: tuple[str, ...], ground: str = "synthetic ground") -> str:  # fmt: skip
     """Trains each penalised arm, scores planted mismatches, returns the Markdown report."""
     lines = ["| model + penalty | seeds | AUROC all | per modality |", "|---|---|---|---|"]
     results, chance, pairs = {}, {}, []
@@ -58,7 +68,7 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], weight: float, se
             lines.append(f"| {label} | {len(seeds)} | {mean_std([a['all'] for a in per_seed])} | {mods} |")
     diffs = comparisons({**results, **chance}, pairs, "auroc")
     return "\n\n".join([
-        f"# Interpretability: planted-mismatch AUROC (synthetic ground; weight {weight}; seeds {seeds})",
+        f"# Interpretability: planted-mismatch AUROC ({ground}; weight {weight}; seeds {seeds})",
         "\n".join(lines),
         "## AUROC minus chance (0.5), Holm over the family (holds = detects mismatches above chance)",
         comparison_table(diffs, "auroc"),
@@ -82,11 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", nargs="*", default=[])
     ap.add_argument("--out", default="runs/claims/interpretability")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
+    add_ground_options(ap)
     args = ap.parse_args(argv)
-    extra, models, pens, seeds = tuple(args.set), tuple(args.models), tuple(args.penalties), args.seeds
+    ground, ground_extra = ground_sets(args)
+    extra, models, pens, seeds = (
+        (*ground_extra, *args.set),
+        tuple(args.models),
+        tuple(args.penalties),
+        args.seeds,
+    )
     if args.tiny:
         extra, models, pens, seeds = (*TINY_SETS, *extra), ("lf_dnn",), ("js",), [1, 2]
-    report = study(models, pens, args.weight, seeds, Path(args.out), extra)
+    report = study(models, pens, args.weight, seeds, Path(args.out), extra, ground)
     return publish(report, Path(args.out), args.tiny)
 
 

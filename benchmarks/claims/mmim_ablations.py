@@ -1,4 +1,4 @@
-"""Study 3: MMIM ablations on the synthetic ground (the ``default`` preset: MMIM, tiny text encoder).
+"""Study 3: MMIM ablations (the ``default`` preset: MMIM; tiny text encoder, or frozen MiniLM features).
 
 Arms, each against the full model (paired across seeds, Holm over the family):
 - without the BA terms (``model.options.beta=0``: likelihood and entropy terms off together);
@@ -13,6 +13,7 @@ Arms, each against the full model (paired across seeds, Holm over the family):
 
 Run:
     python benchmarks/claims/mmim_ablations.py --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/mmim
+    python benchmarks/claims/mmim_ablations.py --ground semi --out runs/claims/mmim_semi
     python benchmarks/claims/mmim_ablations.py --tiny --out /tmp/mmim   # seconds; not a result
 """
 
@@ -26,12 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (
     TINY_SETS,
     Arm,
+    add_ground_options,
     arm_table,
     baseline_table,
     baselines,
     comparison_table,
     comparisons,
     forest_plot,
+    ground_sets,
     publish,
     run_arm,
 )
@@ -48,7 +51,7 @@ ARMS = (
 
 
 def study(seeds: list[int], out: Path, extra: tuple[str, ...], preset: str,
-          only: tuple[str, ...] = ()) -> str:  # fmt: skip
+          only: tuple[str, ...] = (), ground: str = "synthetic ground") -> str:  # fmt: skip
     """Runs the arms (all, or ``full`` plus those named in ``only``) and returns the Markdown report."""
     arms = [Arm(a.label, preset, a.sets) for a in ARMS if not only or a.label == "full" or a.label in only]
     tests = {a.label: run_arm(a, seeds, out, extra).test for a in arms}
@@ -59,7 +62,7 @@ def study(seeds: list[int], out: Path, extra: tuple[str, ...], preset: str,
     mae = comparisons(tests, pairs, "mae")
     forest_plot(mae, out / "mmim_ablations.png", "mae")
     return "\n\n".join([
-        f"# MMIM ablations (preset {preset}; synthetic ground; seeds {seeds})",
+        f"# MMIM ablations (preset {preset}; {ground}; seeds {seeds})",
         "## Test metrics (mean +- std over seeds)", arm_table(tests),
         "## Baselines", baseline_table(baselines(arms[0], extra)),
         "## Full minus ablation, MAE (Holm; holds = the full model is better)", comparison_table(mae, "mae"),
@@ -80,11 +83,13 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--out", default="runs/claims/mmim_ablations")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
+    add_ground_options(ap)
     args = ap.parse_args(argv)
-    extra, seeds = tuple(args.set), args.seeds
+    ground, ground_extra = ground_sets(args)
+    extra, seeds = (*ground_extra, *args.set), args.seeds
     if args.tiny:
         extra, seeds = (*TINY_SETS, *extra), [1, 2]
-    report = study(seeds, Path(args.out), extra, args.preset, tuple(args.arms))
+    report = study(seeds, Path(args.out), extra, args.preset, tuple(args.arms), ground)
     return publish(report, Path(args.out), args.tiny)
 
 

@@ -6,11 +6,14 @@ its weight lambda over the same number of values (its learning rate fixed at the
 candidate with the best mean validation MAE is kept; its test metrics (read once) enter paired
 differences across seeds, Holm-corrected over the whole family (models x penalties).
 
-Ground: the built-in synthetic data (documented defaults of the ``synth_<model>`` presets). The
-semi-synthetic real-text ground needs the MiniLM encoder per run and does not fit the CPU budget.
+Grounds (``--ground``): the built-in synthetic data (documented defaults of the ``synth_<model>``
+presets), or the semi-synthetic real-text ground (``--ground semi``: real MOSI transcripts, labels and
+folds as frozen MiniLM-L6 token features, generated audio and vision; same presets). MAG-BERT needs
+token ids for its BERT and cannot run on frozen features.
 
 Run:
     python benchmarks/claims/penalties_across_models.py --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/pen
+    python benchmarks/claims/penalties_across_models.py --ground semi --grid 1 --out runs/claims/pen_semi
     python benchmarks/claims/penalties_across_models.py --tiny --out /tmp/pen   # seconds; not a result
 """
 
@@ -26,12 +29,14 @@ from common import (
     TINY_SETS,
     Arm,
     ArmResult,
+    add_ground_options,
     arm_table,
     baseline_table,
     baselines,
     comparison_table,
     comparisons,
     forest_plot,
+    ground_sets,
     publish,
     run_arm,
     select,
@@ -44,7 +49,7 @@ LRS = (1e-3, 3e-4, 3e-3)  # first = the presets' train.lr, used alone with --gri
 
 
 def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int], out: Path,
-          extra: tuple[str, ...], grid: int) -> str:  # fmt: skip
+          extra: tuple[str, ...], grid: int, ground: str = "synthetic ground") -> str:  # fmt: skip
     """Runs every arm and returns the Markdown report."""
     start = time.perf_counter()
     chosen: dict[str, ArmResult] = {}
@@ -79,7 +84,7 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int],
     acc = comparisons(tests, pairs, "acc2_non0")
     forest_plot(mae, out / "penalties_mae.png", "mae")
     return "\n\n".join([
-        f"# Penalties across models (synthetic ground; seeds {seeds}; {len(LRS[:grid])} candidates per arm)",
+        f"# Penalties across models ({ground}; seeds {seeds}; {len(LRS[:grid])} candidates per arm)",
         "## Test metrics of the validation-selected candidates (mean +- std over seeds)", arm_table(tests),
         "## Baselines", baseline_table(base_rows),
         "## Paired differences, primary metric MAE (Holm over the family)", comparison_table(mae, "mae"),
@@ -103,12 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--out", default="runs/claims/penalties")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
+    add_ground_options(ap)
     args = ap.parse_args(argv)
-    extra = tuple(args.set)
+    ground, ground_extra = ground_sets(args)
+    extra = (*ground_extra, *args.set)
     models, pens, seeds, grid = tuple(args.models), tuple(args.penalties), args.seeds, args.grid
     if args.tiny:
         models, pens, seeds, grid, extra = ("lf_dnn",), ("js",), [1, 2], 1, (*TINY_SETS, *extra)
-    report = study(models, pens, seeds, Path(args.out), extra, grid)
+    report = study(models, pens, seeds, Path(args.out), extra, grid, ground)
     return publish(report, Path(args.out), args.tiny)
 
 

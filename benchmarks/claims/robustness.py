@@ -10,6 +10,7 @@ condition when the corrected interval of (penalised - base) increase lies below 
 
 Run:
     python benchmarks/claims/robustness.py --model tfn --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/rob
+    python benchmarks/claims/robustness.py --ground semi --model tfn --out runs/claims/rob_semi
     python benchmarks/claims/robustness.py --tiny --out /tmp/rob   # seconds; not a result
 """
 
@@ -25,10 +26,12 @@ from stats import mean_std
 from common import (
     TINY_SETS,
     Arm,
+    add_ground_options,
     arm_table,
     comparison_table,
     comparisons,
     forest_plot,
+    ground_sets,
     publish,
     run_arm,
 )
@@ -48,7 +51,7 @@ def robustness_rows(seed_dir: Path) -> dict[str, float]:
 
 
 def study(model: str, penalty: str, weight: float, dropout: float, seeds: list[int], out: Path,
-          extra: tuple[str, ...]) -> str:  # fmt: skip
+          extra: tuple[str, ...], ground: str = "synthetic ground") -> str:  # fmt: skip
     """Trains the three arms, scores every condition, returns the Markdown report."""
     preset = f"synth_{model}"
     arms = [
@@ -73,7 +76,7 @@ def study(model: str, penalty: str, weight: float, dropout: float, seeds: list[i
         cells = " | ".join(mean_std([r["mae"] for r in by_arm[a]]) for a in labels)
         inc.append(f"| {cond} | {cells} |")
     return "\n\n".join([
-        f"# Robustness to dropped modalities ({model}; synthetic ground; seeds {seeds})",
+        f"# Robustness to dropped modalities ({model}; {ground}; seeds {seeds})",
         "## Intact test metrics", arm_table(tests),
         "## Test MAE increase over intact per arm (mean +- std over seeds)", "\n".join(inc),
         "## MAE increase under each condition: treated arm minus base (negative = more robust; Holm)",
@@ -93,11 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", nargs="*", default=[])
     ap.add_argument("--out", default="runs/claims/robustness")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
+    add_ground_options(ap)
     args = ap.parse_args(argv)
-    extra, model, seeds = tuple(args.set), args.model, args.seeds
+    ground, ground_extra = ground_sets(args)
+    extra, model, seeds = (*ground_extra, *args.set), args.model, args.seeds
     if args.tiny:
         extra, model, seeds = (*TINY_SETS, *extra), "lf_dnn", [1, 2]
-    report = study(model, args.penalty, args.weight, args.dropout, seeds, Path(args.out), extra)
+    report = study(model, args.penalty, args.weight, args.dropout, seeds, Path(args.out), extra, ground)
     return publish(report, Path(args.out), args.tiny)
 
 

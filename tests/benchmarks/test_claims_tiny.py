@@ -64,3 +64,21 @@ def test_mmim_ablations_arms_restricts_the_family(tmp_path: Path) -> None:
     assert "full vs plain-fusion" in report and "text-only" in report
     assert "no-BA" not in report and "separate-pass" not in report
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["full", "plain-fusion", "text-only"]
+
+
+def test_semi_ground_is_built_once_from_real_text_as_frozen_features(
+    tmp_path: Path, mosi_label_csv: Path, tiny_encoder_dir: str
+) -> None:
+    sys.path.insert(0, str(CLAIMS))
+    import common
+    from mifusion.data.io import load_dataset
+    from mifusion.data.spec import data_spec
+
+    path = common.semi_ground(mosi_label_csv, tiny_encoder_dir, tmp_path)
+    ds = load_dataset(path)
+    assert [len(s) for s in ds] == [1284, 229, 686]  # the standard MOSI folds
+    assert data_spec(ds).text_kind == "features" and ds.feature_dims()["text"] == 8
+    assert ds.meta["text_features"]["encoder"] == tiny_encoder_dir
+    stamp = (path / "manifest.json").stat().st_mtime_ns
+    assert common.semi_ground(mosi_label_csv, tiny_encoder_dir, tmp_path) == path  # reused, not rebuilt
+    assert (path / "manifest.json").stat().st_mtime_ns == stamp

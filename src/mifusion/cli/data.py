@@ -83,6 +83,29 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _featurize(args: argparse.Namespace) -> int:
+    from mifusion.data.featurize import featurize_text
+    from mifusion.data.io import load_dataset
+
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    dataset = load_dataset(args.src, args.format, strict=args.strict, folds=args.folds)
+    out = featurize_text(
+        dataset,
+        args.encoder,
+        max_tokens=args.max_tokens,
+        pooling=args.pooling,
+        batch_size=args.batch_size,
+        progress=lambda name, n: print(f"  {name}: {n} samples encoded"),
+    )
+    kind = _save(out, args.dst, args.to)
+    dim = out.feature_dims()["text"]
+    print(f"wrote {args.dst} ({kind}; text features {args.pooling}, {dim}-d, from {args.encoder})")
+    return 0
+
+
 def _source_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", default="auto", choices=("auto", "mmsa", "label_csv", "safe", "csd"))
     parser.add_argument("--strict", action="store_true", help="refuse non-finite features instead of zeroing")
@@ -90,7 +113,7 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(sub: Any) -> None:
-    """Registers ``mifusion data synth|inspect|convert``."""
+    """Registers ``mifusion data synth|inspect|convert|featurize``."""
     data = sub.add_parser("data", help="create, inspect and convert datasets", description="Dataset tools.")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     data.set_defaults(handler=lambda _args: data.print_help() or 0)
@@ -147,3 +170,28 @@ def register(sub: Any) -> None:
     convert.add_argument("dst", help="destination: .pkl = MMSA pickle, otherwise a safe-format directory")
     convert.add_argument("--to", choices=("mmsa", "safe"), help="output format (default: from DST's suffix)")
     _source_options(convert)
+
+    featurize = add_command(
+        data_sub,
+        "featurize",
+        "store a frozen local text encoder's token states as precomputed text features",
+        "  mifusion data featurize data/mosi_text/label.csv mosi_minilm --encoder /models/all-MiniLM-L6-v2\n"
+        "  mifusion data synth semi --text-from data/mosi_text/label.csv\n"
+        "  mifusion data featurize semi semi_minilm --encoder /models/all-MiniLM-L6-v2 --pooling cls\n",
+        _featurize,
+    )
+    featurize.add_argument(
+        "src", help="a dataset with raw text (label .csv, .pkl with raw_text, safe directory)"
+    )
+    featurize.add_argument("dst", help="destination: .pkl = MMSA pickle, otherwise a safe-format directory")
+    featurize.add_argument(
+        "--encoder", required=True, help="local transformers model directory (no downloads)"
+    )
+    featurize.add_argument("--pooling", default="tokens", choices=("tokens", "cls", "mean"))
+    featurize.add_argument("--max-tokens", dest="max_tokens", type=int, default=50)
+    featurize.add_argument("--batch-size", dest="batch_size", type=int, default=64)
+    featurize.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    featurize.add_argument(
+        "--to", choices=("mmsa", "safe"), help="output format (default: from DST's suffix)"
+    )
+    _source_options(featurize)

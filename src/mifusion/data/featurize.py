@@ -1,0 +1,120 @@
+"""Frozen text features: run a local transformers encoder once over the raw text and keep its states.
+
+The result has the layout of MMSA's BERT feature pickles: ``sequences["text"]`` (N, L, D) float32 with
+``lengths["text"]`` (the token count, [CLS] and [SEP] included), so every model reads the text through
+its sequence encoder and no run ever needs the transformer again. This is what makes the semi-synthetic
+real-text ground affordable on a CPU (one MiniLM forward pass per sample, once: about 20 s for MOSI),
+at the price of a frozen encoder: a model trained on these features cannot fine-tune the text encoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+
+from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.text_inputs import tokenize
+from mifusion.errors import DataError
+
+Pooling = Literal["tokens", "cls", "mean"]
+POOLINGS: tuple[str, ...] = ("tokens", "cls", "mean")
+
+
+def encode_texts(
+    texts: list[str], tokenizer: object, model: object, max_tokens: int, batch_size: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Last-layer token states of ``model`` for ``texts``: (N, L, D) float32 right-padded, (N,) lengths.
+
+    Batches are formed in length order (the padding of each batch is its own longest sample), so the
+    result does not depend on ``batch_size`` beyond floating-point noise.
+    """
+    import torch
+
+    ids, lengths = tokenize(texts, tokenizer, max_tokens)  # (N, L), (N,)
+    order = np.argsort(-lengths, kind="stable")
+    states: np.ndarray | None = None
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(int(lengths[rows].max()), 1)
+            x = torch.as_tensor(ids[rows, :width])
+            mask = torch.as_tensor(np.arange(width)[None, :] < lengths[rows, None]).long()
+            out = model(input_ids=x, attention_mask=mask).last_hidden_state  # type: ignore[operator]
+            if states is None:
+                states = np.zeros((len(texts), ids.shape[1], out.shape[-1]), dtype=np.float32)
+            states[rows, :width] = (out * mask[..., None]).float().numpy()
+    assert states is not None
+    return states, lengths
+
+
+def pool_states(states: np.ndarray, lengths: np.ndarray, pooling: Pooling) -> tuple[np.ndarray, np.ndarray]:
+    """``tokens``: unchanged; ``cls``: the first state; ``mean``: the mean of valid states -> (N, 1, D)."""
+    if pooling == "tokens":
+        return states, lengths
+    if pooling == "cls":
+        pooled = states[:, :1]
+    else:
+        pooled = (states.sum(axis=1) / np.maximum(lengths, 1)[:, None])[:, None]
+    return pooled.astype(np.float32), np.minimum(lengths, 1).astype(np.int64)
+
+
+def featurize_text(
+    dataset: MultimodalDataset,
+    pretrained: str,
+    max_tokens: int = 50,
+    pooling: Pooling = "tokens",
+    batch_size: int = 64,
+    progress: Callable[[str, int], None] | None = None,
+) -> MultimodalDataset:
+    """Replaces the dataset's text by a frozen encoder's features (raw text kept, token ids dropped).
+
+    Args:
+        dataset: any dataset whose splits all have ``raw_text``.
+        pretrained: a local transformers model directory (never downloaded).
+        max_tokens: tokens per sample, [CLS] and [SEP] included (longer texts are truncated).
+        pooling: ``tokens`` keeps every token state (N, L, D); ``cls`` / ``mean`` keep one vector.
+        batch_size: samples per forward pass.
+        progress: called with (split name, samples) after each split.
+
+    Returns:
+        The dataset with ``sequences["text"]`` and ``lengths["text"]``; ``meta["text_features"]``
+        records the encoder, pooling and token limit.
+
+    Raises:
+        DataError: a split has no raw text, or ``pooling`` is unknown.
+        ConfigError: the encoder or its tokenizer cannot be loaded from a local directory.
+    """
+    from mifusion.encoders.text import load_transformer
+    from mifusion.training.pipeline import load_tokenizer
+
+    source = dataset.meta.get("source", "<memory>")
+    if pooling not in POOLINGS:
+        raise DataError(f"pooling {pooling!r} is unknown; use one of {', '.join(POOLINGS)}")
+    missing = [s.name for s in dataset if s.raw_text is None]
+    if missing:
+        raise DataError(
+            f"{source}: split {missing[0]!r} has no raw_text; featurising needs the transcripts "
+            "(an MMSA label.csv, or a pickle/safe directory with raw_text)"
+        )
+    tokenizer, model = load_tokenizer(pretrained), load_transformer(pretrained)
+    model.eval()
+    splits: dict[str, SplitData] = {}
+    for split in dataset:
+        states, lengths = encode_texts(list(split.raw_text or []), tokenizer, model, max_tokens, batch_size)
+        feats, lens = pool_states(states, lengths, pooling)
+        splits[split.name] = SplitData(
+            name=split.name,
+            ids=split.ids,
+            labels=split.labels,
+            sequences={**split.sequences, "text": feats},
+            lengths={**split.lengths, "text": lens},
+            raw_text=split.raw_text,
+            unimodal_labels=dict(split.unimodal_labels),
+        )
+        if progress is not None:
+            progress(split.name, len(split))
+    meta = {k: v for k, v in dataset.meta.items() if k != "tokenizer"}
+    meta["text_features"] = {"encoder": str(pretrained), "pooling": pooling, "max_tokens": max_tokens}
+    return MultimodalDataset(splits, meta)
