@@ -1,18 +1,23 @@
 """Where peak memory grows over epochs: resident memory after every step of MMIM's reference run.
 
 Runs ``mmim_vs_reference``'s configuration (MiniLM-L6, real MOSI text, batch 32) for ``--epochs``
-epochs and records, after every training step, the process's resident memory (``VmRSS``), its peak
-(``VmHWM``) and the batch's padded text length; at each epoch end the live torch tensors the Python
-heap still references (retained graphs, metric lists). One row per epoch: peak, where in the epoch it
-rose (step and text length of the batch that raised it), resident memory at the epoch's end, and live
-tensors, and the resident memory that validation, the checkpoint writes and the rest of the epoch end
-added. Three switches test remedies without editing the library: ``--malloc-trim`` returns freed heap
+epochs and records, for every training step, the resident memory (``VmRSS``) before and after it, the
+step's own peak (``VmHWM``, reset before each step and each validation / checkpoint call) and the batch's
+padded text length and size; at each epoch end the live torch tensors the Python heap still references
+(retained graphs, metric lists). ``peak_after_epoch_mb`` is the high-water mark of the whole process
+from its start through that epoch's validation and checkpoint writes (the maximum over the reset
+windows, the same figure an un-reset ``VmHWM`` gives). One row per epoch: that peak, where in the epoch
+it rose (step and text length of the batch that raised it), resident memory at the epoch's end, live
+tensors, and the resident memory and peak of validation and the checkpoint writes. Switches test
+remedies without editing the library: ``--malloc-trim`` returns freed heap
 pages to the OS after each epoch (glibc ``malloc_trim``); ``--mmap-threshold BYTES`` fixes glibc's mmap
 threshold (``mallopt``, like ``MALLOC_MMAP_THRESHOLD_``), so large tensors are always mmapped and
 unmapped on free instead of the threshold rising to the largest freed block; ``--best-on-disk`` drops
 the trainer's in-memory copy of the best weights (they are in ``best.pt``). The per-step trace goes to
 ``memory_trace.csv`` next to the table. ``--no-longest-first`` keeps the sampler's shuffled first batch
-(by default epoch 1 starts with the longest texts).
+(by default epoch 1 starts with the longest texts). ``--prime-optimizer`` creates Adam's moments before
+step 1 instead of inside it; ``--grads-free-after-step`` frees the gradients after each step instead of
+after the next forward.
 
 Usage::
 
@@ -80,6 +85,28 @@ def malloc_trim() -> bool:
     return True
 
 
+def prime_state(optimizer: Any) -> None:
+    """Creates Adam's state (zero moments, step 0) before step 1: a zero-gradient step at lr 0.
+
+    The next step is bit-identical to an unprimed optimiser's first (checked for Adam and AdamW, fused
+    and for-each, with and without amsgrad).
+    """
+    import torch
+
+    saved = [(g["lr"], g["weight_decay"]) for g in optimizer.param_groups]
+    for group in optimizer.param_groups:
+        group["lr"], group["weight_decay"] = 0.0, 0.0
+        for p in group["params"]:
+            if p.requires_grad:
+                p.grad = torch.zeros_like(p)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    for group, (lr, decay) in zip(optimizer.param_groups, saved, strict=True):
+        group["lr"], group["weight_decay"] = lr, decay
+    for state in optimizer.state.values():
+        state["step"].zero_()
+
+
 def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Trains with per-step memory tracing; returns (per-epoch rows, per-step trace)."""
     import torch
@@ -103,14 +130,21 @@ def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     def recorded(name: str) -> Any:
         def call(*a: Any, **k: Any) -> Any:
             before = common.rss_mb()
+            high[0] = max(high[0], common.peak_rss_mb())
+            common.reset_peak()
             try:
                 return originals[name](*a, **k)
             finally:
-                phases.append(
-                    {"epoch": len(epoch_end) + 1, "phase": wrapped[name], "delta": common.rss_mb() - before}
-                )
+                peak = common.peak_rss_mb()
+                high[0] = max(high[0], peak)
+                phases.append({
+                    "epoch": len(epoch_end) + 1, "phase": wrapped[name],
+                    "delta": common.rss_mb() - before, "peak": peak,
+                })  # fmt: skip
 
         return call
+
+    high = [0.0]  # the high-water mark over the steps' reset windows
 
     def traced(
         split: Any, batches: Sequence[Any], modalities: Sequence[str], device: Any = "cpu"
@@ -118,14 +152,21 @@ def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         epoch = len(epoch_end) + 1
         for step, batch in enumerate(original(split, batches, modalities, device)):
             text = 0 if batch.token_ids is None else int(batch.token_ids.shape[1])
+            high[0] = max(high[0], common.peak_rss_mb())
+            common.reset_peak()  # VmHWM from here on is this step's own peak
+            before = common.rss_mb()
             yield batch  # the trainer runs the step before asking for the next batch
+            step_peak = common.peak_rss_mb()
+            high[0] = max(high[0], step_peak)
             trace.append({
-                "epoch": epoch, "step": step + 1, "text_tokens": text,
-                "rss_mb": common.rss_mb(), "peak_mb": common.peak_rss_mb(),
+                "epoch": epoch, "step": step + 1, "text_tokens": text, "samples": len(batch),
+                "rss_before_mb": before, "rss_mb": common.rss_mb(), "step_peak_mb": step_peak,
+                "peak_mb": high[0],
             })  # fmt: skip
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
-        row = {"rss_end_mb": common.rss_mb(), "peak_mb": common.peak_rss_mb(), "valid_mae": metrics["mae"]}
+        high[0] = max(high[0], common.peak_rss_mb())
+        row = {"rss_end_mb": common.rss_mb(), "peak_mb": high[0], "valid_mae": metrics["mae"]}
         row["cpu_seconds"] = common.cpu_seconds() - marks[0]
         row["live_tensors"], row["live_tensor_mb"] = live_tensors()
         if args.malloc_trim:
@@ -142,6 +183,23 @@ def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             self.best_state = None
             return stop
 
+    step_function = trainer_module.train_step
+    if args.grads_free_after_step:
+
+        def step_then_free(model: Any, batch: Any, optim: Any, *a: Any, **k: Any) -> Any:
+            result = step_function(model, batch, optim, *a, **k)
+            optim.main.zero_grad(set_to_none=True)
+            return result
+
+        trainer_module.train_step = step_then_free  # type: ignore[assignment]
+    trainer_init = trainer_module.Trainer.__init__
+    if args.prime_optimizer:
+
+        def primed_init(self: Any, *a: Any, **k: Any) -> None:
+            trainer_init(self, *a, **k)
+            prime_state(self.optim.main)
+
+        trainer_module.Trainer.__init__ = primed_init  # type: ignore[method-assign]
     if args.mmap_threshold:
         set_mmap_threshold(args.mmap_threshold)
     sampler_class = trainer_module.BatchSampler
@@ -160,6 +218,8 @@ def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         trainer_module.iterate = original  # type: ignore[assignment]
         runner.Trainer = trainer_class  # type: ignore[misc]
         trainer_module.BatchSampler = sampler_class  # type: ignore[misc]
+        trainer_module.train_step = step_function  # type: ignore[assignment]
+        trainer_module.Trainer.__init__ = trainer_init  # type: ignore[method-assign]
         for name, function in originals.items():
             setattr(trainer_module, name, function)
     return summarize(trace, epoch_end, phases), trace
@@ -193,9 +253,9 @@ def summarize(
             "rss_after_train_mb": steps[-1]["rss_mb"] if steps else 0.0,
         }
         for name in ("valid", "checkpoints"):
-            row[f"{name}_added_mb"] = sum(
-                p["delta"] for p in phases if p["epoch"] == epoch and p["phase"] == name
-            )
+            mine = [p for p in phases if p["epoch"] == epoch and p["phase"] == name]
+            row[f"{name}_added_mb"] = sum(p["delta"] for p in mine)
+            row[f"{name}_peak_mb"] = max((p["peak"] for p in mine), default=0.0)
         row["rest_added_mb"] = end["rss_end_mb"] - row["rss_after_train_mb"] - row["valid_added_mb"]
         row["rest_added_mb"] -= row["checkpoints_added_mb"]
         row.update(rss_end_mb=end["rss_end_mb"], live_tensor_mb=end["live_tensor_mb"])
@@ -224,6 +284,12 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     )
     parser.add_argument(
         "--no-longest-first", action="store_true", help="do not start epoch 1 with the longest batch"
+    )
+    parser.add_argument(
+        "--grads-free-after-step", action="store_true", help="free the main gradients after each step"
+    )
+    parser.add_argument(
+        "--prime-optimizer", action="store_true", help="create Adam's moments before step 1 (not inside it)"
     )
     common.add_real_text_options(parser)
     args = parser.parse_args(argv)

@@ -2,8 +2,10 @@
 
 Batches of an epoch are a pure function of ``(seed, epoch)``, so resuming mid-epoch is skipping the
 batches already done. With lengths, the first epoch starts with its costliest batch (the longest
-texts): peak memory is reached at step 1, so a batch size that does not fit fails at once rather
-than minutes into training.
+texts), so a batch size whose activations do not fit fails at once rather than minutes into training.
+The run's peak still comes later: step 1 runs before the optimiser's moments, the gradients held
+between steps and the allocator's warmed heap exist (about 280 MB less for MMIM with MiniLM-L6 at
+batch 32; docs/performance.md, "Memory over epochs").
 
 Example:
     >>> import numpy as np
