@@ -161,6 +161,13 @@ def train_mmsa(features: str, text_model: str, epochs: int, threads: int, seed: 
         def close_epoch() -> None:
             current.update(end=time.perf_counter(), cpu_end=common.cpu_seconds(), peak=common.peak_rss_mb())
             marks.append(dict(current))
+            print(
+                f"MMSA epoch {len(marks)}: estimator pass {current.get('estimator', 0):.1f} s, main pass "
+                f"{current.get('main', 0):.1f} s, valid MAE {current.get('mae', float('nan')):.4f}, "
+                f"peak RSS {current['peak']:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
 
         def timed_mmilb(loaders: Any) -> Any:
             if current:
@@ -193,7 +200,9 @@ def train_mmsa(features: str, text_model: str, epochs: int, threads: int, seed: 
     return _rows(marks, n_train, start, cpu_start)
 
 
-def _rows(marks: list[dict[str, float]], n_train: int, start: float, cpu_start: float) -> list[dict[str, Any]]:
+def _rows(
+    marks: list[dict[str, float]], n_train: int, start: float, cpu_start: float
+) -> list[dict[str, Any]]:
     """Rows with the same columns as mifusion's, plus MMSA's two passes."""
     rows = []
     for epoch, mark in enumerate(marks, start=1):
@@ -225,7 +234,9 @@ def run_side_by_side(args: Any, mifusion_rows: list[dict[str, Any]]) -> list[dic
         write_feature_pickle(data, features)
         text_model = args.text_model
         if args.smoke:
-            text_model = write_tiny_bert(Path(tmp) / "tiny-bert", int(data.dataset["train"].token_ids.max()) + 1)
+            text_model = write_tiny_bert(
+                Path(tmp) / "tiny-bert", int(data.dataset["train"].token_ids.max()) + 1
+            )
         command = [
             sys.executable, str(Path(__file__).resolve()), "--features", str(features),
             "--text-model", str(text_model), "--epochs", str(args.epochs), "--threads", str(args.threads),
