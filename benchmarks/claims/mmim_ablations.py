@@ -9,6 +9,8 @@ Arms, each against the full model (paired across seeds, Holm over the family):
   efficient in-step stage;
 - reference-parity settings (``model.options.parity=true``: truncated likelihood, untrained entropy)
   against the corrected defaults.
+- the corrected defaults with the reference's Xavier-normal initialisation alone
+  (``model.options.init=xavier``), which separates parity's initialisation from its objective;
 - without the entropy term alone (``model.options.entropy_weight=0``: the likelihood terms keep ``-beta``).
 
 Run:
@@ -47,6 +49,7 @@ ARMS = (
     Arm("plain-fusion", "default", ("model.options.alpha=0", "model.options.beta=0")),
     Arm("separate-pass", "default", ("train.estimator_stage=separate_pass",)),
     Arm("parity", "default", ("model.options.parity=true",)),
+    Arm("xavier-init", "default", ("model.options.init=xavier",)),
 )
 
 

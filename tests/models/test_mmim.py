@@ -52,6 +52,20 @@ def test_parity_variants_build_and_run(lstm: str) -> None:
     assert torch.isfinite(out.prediction).all()
 
 
+def test_xavier_init_alone_keeps_the_corrected_objective() -> None:
+    spec = tiny_spec(ALL)
+    built = {}
+    for name, options in {"default": {}, "xavier": {"init": "xavier"}, "parity": {"parity": True}}.items():
+        torch.manual_seed(0)
+        built[name] = build_model(tiny_model_config("mmim", **options), None, spec)
+    for name, model in built.items():
+        lstm = model.encoders.encoders["audio"].core.forward_layers[0]  # type: ignore[union-attr,index]
+        bound = lstm.hidden_size**-0.5  # PyTorch's LSTM init is uniform within +-1/sqrt(hidden)
+        beyond = bool((lstm.weight_hh_l0.abs() > bound).any())  # Xavier-normal crosses it
+        assert beyond == (name != "default"), name
+    assert not built["xavier"].objective.parity and built["parity"].objective.parity
+
+
 def test_two_stage_schedule_is_declared_and_cpc_trains_with_the_model() -> None:
     model = build_model(tiny_model_config("mmim"), None, tiny_spec(ALL))
     assert getattr(model, "two_stage", False)

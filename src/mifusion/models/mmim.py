@@ -9,6 +9,8 @@ MMIM's two-stage schedule (``two_stage``; ``stage1_fraction`` 0.5 is the MOSEI h
 Parity: ``parity: true`` reproduces the reference code (truncated likelihood, untrained entropy
 projection, Xavier-normal init of every non-pretrained weight matrix); two named LSTM variants:
 ``lstm: unidirectional`` (the official code) and ``lstm: bidirectional`` (MMSA's port).
+``init: xavier`` applies the reference's initialisation alone (it separates the init from the
+reference's objective in ablations).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class MMIMOptions:
     likelihood: Literal["gaussian", "reference"] = "gaussian"
     entropy_memory: int = 1
     parity: bool = False
+    init: Literal["default", "xavier"] = "default"
     lstm: Literal["config", "unidirectional", "bidirectional"] = "config"
     stage1_fraction: float = 1.0
     cpc_scores: Literal["cosine", "dot"] = "cosine"
@@ -100,7 +103,7 @@ class MMIM(FusionModel):
             entropy_eps=options.entropy_eps,
             min_group_samples=options.min_group_samples,
         )
-        if options.parity:
+        if options.parity or options.init == "xavier":
             xavier_normal_init(self, exclude=self.text_encoder)
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
