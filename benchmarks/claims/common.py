@@ -67,15 +67,17 @@ def semi_ground(label_csv: str | Path, encoder: str, cache: Path) -> Path:
 
     Real transcripts, labels and folds from ``label_csv``; audio and vision from the generator's fixed
     defaults (seed 0); text replaced by ``encoder``'s frozen token states (``featurize_text``). The
-    directory name hashes the two inputs, so another encoder or label file gets its own cache.
+    directory name hashes the inputs and the generator's and featurizer's settings, so another encoder,
+    label file or generator default gets its own cache (edits to the encoder's files in place do not).
     """
     from mifusion.data.featurize import featurize_text
     from mifusion.data.safe_format import MANIFEST, save_safe
-    from mifusion.data.synthetic import generate
+    from mifusion.data.synthetic import SynthParams, generate
 
     if not Path(label_csv).is_file():
         raise SystemExit(f"{label_csv}: no such label.csv; pass --label-csv (the real MOSI label.csv)")
-    key = hashlib.sha1(f"{Path(label_csv).resolve()}|{Path(encoder).resolve()}".encode()).hexdigest()[:10]
+    inputs = f"{Path(label_csv).resolve()}|{Path(encoder).resolve()}|{SynthParams()}|max_tokens=50|tokens"
+    key = hashlib.sha1(inputs.encode()).hexdigest()[:10]
     path = Path(cache) / f"semi_{key}"
     if not (path / MANIFEST).is_file():
         save_safe(featurize_text(generate("mosi", seed=0, text_from=label_csv), encoder), path)

@@ -8,8 +8,9 @@ differences across seeds, Holm-corrected over the whole family (models x penalti
 
 Grounds (``--ground``): the built-in synthetic data (documented defaults of the ``synth_<model>``
 presets), or the semi-synthetic real-text ground (``--ground semi``: real MOSI transcripts, labels and
-folds as frozen MiniLM-L6 token features, generated audio and vision; same presets). MAG-BERT needs
-token ids for its BERT and cannot run on frozen features.
+folds as frozen MiniLM-L6 token features, generated audio and vision; same presets). There MAG-BERT
+(its BERT needs token ids) and EF-LSTM (needs word-aligned data) cannot run; the study skips a model the
+ground cannot feed and says why in the report.
 
 Run:
     python benchmarks/claims/penalties_across_models.py --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/pen

@@ -52,21 +52,32 @@ def test_token_states_match_the_encoder_run_alone(tiny_encoder_dir: str) -> None
     spec = data_spec(out, ("text", "audio"))
     assert spec.text_kind == "features" and spec.feature_dims["text"] == 8
     assert out.meta["text_features"] == {"encoder": tiny_encoder_dir, "pooling": "tokens", "max_tokens": 6}
+    assert out.meta["aligned"] is False
 
 
-def test_pooling() -> None:
-    states = np.arange(2 * 3 * 2, dtype=np.float32).reshape(2, 3, 2)
+def test_pooling_uses_valid_states_only() -> None:
+    states = np.arange(2 * 3 * 2, dtype=np.float32).reshape(2, 3, 2) + 1.0  # padding rows are non-zero
     lengths = np.array([3, 1])
     cls, n = pool_states(states, lengths, "cls")
-    assert cls.shape == (2, 1, 2) and n.tolist() == [1, 1] and cls[1, 0].tolist() == [6, 7]
+    assert cls.shape == (2, 1, 2) and n.tolist() == [1, 1] and cls[1, 0].tolist() == [7, 8]
     mean, _ = pool_states(states, lengths, "mean")
     np.testing.assert_allclose(mean[0, 0], states[0].mean(axis=0))
+    np.testing.assert_allclose(mean[1, 0], states[1, 0])  # length 1: its one valid state
+
+
+def test_bad_settings_refuse_before_encoding(tiny_encoder_dir: str) -> None:
+    for kwargs, flag in (({"max_tokens": 1}, "--max-tokens"), ({"max_tokens": 10_000}, "--max-tokens"),
+                         ({"batch_size": 0}, "--batch-size")):  # fmt: skip
+        with pytest.raises(ConfigError, match=flag):
+            featurize_text(dataset(), tiny_encoder_dir, **kwargs)
 
 
 def test_no_raw_text_or_bad_encoder_refuses(tiny_encoder_dir: str, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"x\.csv: split 'train' has no raw_text"):
         featurize_text(dataset(raw=False), tiny_encoder_dir)
-    with pytest.raises(ConfigError, match="local"):
+    with pytest.raises(
+        ConfigError, match=r"text encoder '.*missing' cannot be loaded from a local directory"
+    ):
         featurize_text(dataset(), str(tmp_path / "missing"))
 
 
@@ -84,6 +95,9 @@ def test_cli_featurize_then_train_reads_text_features(
     err = capsys.readouterr().err
     assert err.startswith("mifusion: error: ") and err.count("\n") == 1
     assert not (tmp_path / "x").exists()
+    (tmp_path / "taken").mkdir()
+    assert main(["data", "featurize", str(src), str(tmp_path / "taken"), "--encoder", tiny_encoder_dir]) == 2
+    assert "not a mifusion safe-format directory" in capsys.readouterr().err
     run = ["train", "--preset", "synth_tfn", "--data", str(dst), "--out", str(tmp_path / "run"), "--quiet",
            "--modalities", "text,audio"]  # fmt: skip
     assert main([*run, "--set", "train.epochs=1", "train.num_threads=1", "model.hidden_dim=8"]) == 0

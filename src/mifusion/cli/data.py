@@ -83,9 +83,34 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _check_destination(dst: str, to: str | None) -> None:
+    """Refuses a destination the writer would refuse, before any expensive work (DataError)."""
+    from mifusion.data.safe_format import MANIFEST
+    from mifusion.errors import DataError
+
+    path = Path(dst)
+    if _writer(dst, to) == "safe" and path.exists() and not (path / MANIFEST).is_file():
+        raise DataError(f"{dst}: exists and is not a mifusion safe-format directory; choose a new path")
+    if _writer(dst, to) == "mmsa" and path.is_dir():
+        raise DataError(f"{dst}: is a directory; give a .pkl file path for the MMSA pickle")
+
+
 def _featurize(args: argparse.Namespace) -> int:
     from mifusion.data.featurize import featurize_text
     from mifusion.data.io import load_dataset
+
+    _check_destination(args.dst, args.to)
 
     if args.threads is not None:
         import torch
@@ -188,9 +213,11 @@ def register(sub: Any) -> None:
         "--encoder", required=True, help="local transformers model directory (no downloads)"
     )
     featurize.add_argument("--pooling", default="tokens", choices=("tokens", "cls", "mean"))
-    featurize.add_argument("--max-tokens", dest="max_tokens", type=int, default=50)
-    featurize.add_argument("--batch-size", dest="batch_size", type=int, default=64)
-    featurize.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
+    featurize.add_argument(
+        "--max-tokens", dest="max_tokens", type=int, default=50, help="[CLS] and [SEP] included"
+    )
+    featurize.add_argument("--batch-size", dest="batch_size", type=_positive, default=64)
+    featurize.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: torch's)")
     featurize.add_argument(
         "--to", choices=("mmsa", "safe"), help="output format (default: from DST's suffix)"
     )

@@ -10,21 +10,28 @@ at the price of a frozen encoder: a model trained on these features cannot fine-
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 
 from mifusion.data.dataset import MultimodalDataset, SplitData
 from mifusion.data.text_inputs import tokenize
-from mifusion.errors import DataError
+from mifusion.errors import ConfigError, DataError
 
 Pooling = Literal["tokens", "cls", "mean"]
-POOLINGS: tuple[str, ...] = ("tokens", "cls", "mean")
+POOLINGS: tuple[str, ...] = get_args(Pooling)
+
+
+class TextFeatures(NamedTuple):
+    """Right-padded text features (N, L, D) float32 and their lengths (N,) int64."""
+
+    states: np.ndarray
+    lengths: np.ndarray
 
 
 def encode_texts(
     texts: list[str], tokenizer: object, model: object, max_tokens: int, batch_size: int = 64
-) -> tuple[np.ndarray, np.ndarray]:
+) -> TextFeatures:
     """Last-layer token states of ``model`` for ``texts``: (N, L, D) float32 right-padded, (N,) lengths.
 
     Batches are formed in length order (the padding of each batch is its own longest sample), so the
@@ -32,6 +39,8 @@ def encode_texts(
     """
     import torch
 
+    if not texts:
+        raise DataError("no texts to encode; every split needs at least one sample")
     ids, lengths = tokenize(texts, tokenizer, max_tokens)  # (N, L), (N,)
     order = np.argsort(-lengths, kind="stable")
     states: np.ndarray | None = None
@@ -45,19 +54,28 @@ def encode_texts(
             if states is None:
                 states = np.zeros((len(texts), ids.shape[1], out.shape[-1]), dtype=np.float32)
             states[rows, :width] = (out * mask[..., None]).float().numpy()
-    assert states is not None
-    return states, lengths
+    if states is None:  # unreachable: texts is non-empty
+        raise DataError("no texts were encoded")
+    return TextFeatures(states, lengths)
 
 
-def pool_states(states: np.ndarray, lengths: np.ndarray, pooling: Pooling) -> tuple[np.ndarray, np.ndarray]:
-    """``tokens``: unchanged; ``cls``: the first state; ``mean``: the mean of valid states -> (N, 1, D)."""
+def pool_states(states: np.ndarray, lengths: np.ndarray, pooling: Pooling) -> TextFeatures:
+    """``tokens``: unchanged; ``cls``: the first state; ``mean``: the mean of valid states -> (N, 1, D).
+
+    Example:
+        >>> states = np.arange(12, dtype=np.float32).reshape(2, 3, 2)  # (N=2, L=3, D=2)
+        >>> pool_states(states, np.array([3, 1]), "mean").states[:, 0].tolist()
+        [[2.0, 3.0], [6.0, 7.0]]
+    """
     if pooling == "tokens":
-        return states, lengths
+        return TextFeatures(states, lengths)
     if pooling == "cls":
         pooled = states[:, :1]
     else:
-        pooled = (states.sum(axis=1) / np.maximum(lengths, 1)[:, None])[:, None]
-    return pooled.astype(np.float32), np.minimum(lengths, 1).astype(np.int64)
+        valid = np.arange(states.shape[1])[None, :] < lengths[:, None]  # (N, L)
+        total = (states * valid[..., None]).sum(axis=1)
+        pooled = (total / np.maximum(lengths, 1)[:, None])[:, None]
+    return TextFeatures(pooled.astype(np.float32), np.minimum(lengths, 1).astype(np.int64))
 
 
 def featurize_text(
@@ -92,13 +110,27 @@ def featurize_text(
     source = dataset.meta.get("source", "<memory>")
     if pooling not in POOLINGS:
         raise DataError(f"pooling {pooling!r} is unknown; use one of {', '.join(POOLINGS)}")
+    if batch_size < 1:
+        raise ConfigError(f"batch size {batch_size} must be at least 1 (--batch-size)")
     missing = [s.name for s in dataset if s.raw_text is None]
     if missing:
         raise DataError(
             f"{source}: split {missing[0]!r} has no raw_text; featurising needs the transcripts "
             "(an MMSA label.csv, or a pickle/safe directory with raw_text)"
         )
-    tokenizer, model = load_tokenizer(pretrained), load_transformer(pretrained)
+    try:
+        tokenizer, model = load_tokenizer(pretrained), load_transformer(pretrained)
+    except ConfigError:
+        raise ConfigError(
+            f"text encoder {pretrained!r} cannot be loaded from a local directory (no downloads are made); "
+            "give a transformers model directory with its tokenizer (--encoder DIR)"
+        ) from None
+    limit = int(getattr(getattr(model, "config", None), "max_position_embeddings", 512))
+    if not 2 <= max_tokens <= limit:
+        raise ConfigError(
+            f"max tokens {max_tokens} must lie in [2, {limit}] ([CLS] + [SEP] at least; at most the "
+            f"encoder's {limit} positions); fix --max-tokens"
+        )
     model.eval()
     splits: dict[str, SplitData] = {}
     for split in dataset:
@@ -116,5 +148,6 @@ def featurize_text(
         if progress is not None:
             progress(split.name, len(split))
     meta = {k: v for k, v in dataset.meta.items() if k != "tokenizer"}
+    meta["aligned"] = False  # word-piece steps (or one pooled step) no longer line up with words
     meta["text_features"] = {"encoder": str(pretrained), "pooling": pooling, "max_tokens": max_tokens}
     return MultimodalDataset(splits, meta)
