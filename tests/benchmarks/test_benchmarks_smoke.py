@@ -5,34 +5,13 @@ from __future__ import annotations
 import csv
 import importlib
 import math
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-MODULES = (
-    "common", "mmim_vs_reference", "mmsa_side", "memory_profile", "step_profile", "train_throughput", "scaling",
-    "predict_throughput", "gpu_epoch",
-)  # fmt: skip
-
-
-def _forget() -> None:
-    """Drops these top-level names from sys.modules (other scripts folders have a ``common`` too)."""
-    for name in MODULES:
-        sys.modules.pop(name, None)
-
-
-@pytest.fixture(autouse=True)
-def _benchmarks_on_path() -> Iterator[None]:
-    _forget()
-    sys.path.insert(0, str(BENCHMARKS))
-    yield
-    sys.path.remove(str(BENCHMARKS))
-    _forget()
+pytestmark = pytest.mark.usefixtures("benchmarks_on_path")
 
 
 def _module(name: str) -> ModuleType:

@@ -8,31 +8,14 @@ import argparse
 import importlib
 import math
 import pickle
-import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-NAMES = ("common", "mmim_vs_reference", "mmsa_side")
-
-
-def _forget() -> None:
-    for name in NAMES:
-        sys.modules.pop(name, None)
-
-
-@pytest.fixture(autouse=True)
-def _benchmarks_on_path() -> Iterator[None]:
-    _forget()
-    sys.path.insert(0, str(BENCHMARKS))
-    yield
-    sys.path.remove(str(BENCHMARKS))
-    _forget()
+pytestmark = pytest.mark.usefixtures("benchmarks_on_path")
 
 
 def _module(name: str) -> ModuleType:
