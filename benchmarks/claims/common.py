@@ -76,11 +76,13 @@ def semi_ground(label_csv: str | Path, encoder: str, cache: Path) -> Path:
 
     if not Path(label_csv).is_file():
         raise SystemExit(f"{label_csv}: no such label.csv; pass --label-csv (the real MOSI label.csv)")
-    inputs = f"{Path(label_csv).resolve()}|{Path(encoder).resolve()}|{SynthParams()}|max_tokens=50|tokens"
+    settings = {"max_tokens": 50, "pooling": "tokens"}  # featurize_text's defaults, stated
+    inputs = f"{Path(label_csv).resolve()}|{Path(encoder).resolve()}|{SynthParams()}|{settings}"
     key = hashlib.sha1(inputs.encode()).hexdigest()[:10]
     path = Path(cache) / f"semi_{key}"
     if not (path / MANIFEST).is_file():
-        save_safe(featurize_text(generate("mosi", seed=0, text_from=label_csv), encoder), path)
+        semi = generate("mosi", seed=0, text_from=label_csv)
+        save_safe(featurize_text(semi, encoder, **settings), path)  # type: ignore[arg-type]
     return path
 
 

@@ -75,9 +75,7 @@ def test_bad_settings_refuse_before_encoding(tiny_encoder_dir: str) -> None:
 def test_no_raw_text_or_bad_encoder_refuses(tiny_encoder_dir: str, tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"x\.csv: split 'train' has no raw_text"):
         featurize_text(dataset(raw=False), tiny_encoder_dir)
-    with pytest.raises(
-        ConfigError, match=r"text encoder '.*missing' cannot be loaded from a local directory"
-    ):
+    with pytest.raises(ConfigError, match=r"--encoder='.*missing'.*local"):
         featurize_text(dataset(), str(tmp_path / "missing"))
 
 

@@ -104,8 +104,7 @@ def featurize_text(
         DataError: a split has no raw text, or ``pooling`` is unknown.
         ConfigError: the encoder or its tokenizer cannot be loaded from a local directory.
     """
-    from mifusion.encoders.text import load_transformer
-    from mifusion.training.pipeline import load_tokenizer
+    from mifusion.encoders.text import load_tokenizer, load_transformer
 
     source = dataset.meta.get("source", "<memory>")
     if pooling not in POOLINGS:
@@ -118,13 +117,8 @@ def featurize_text(
             f"{source}: split {missing[0]!r} has no raw_text; featurising needs the transcripts "
             "(an MMSA label.csv, or a pickle/safe directory with raw_text)"
         )
-    try:
-        tokenizer, model = load_tokenizer(pretrained), load_transformer(pretrained)
-    except ConfigError:
-        raise ConfigError(
-            f"text encoder {pretrained!r} cannot be loaded from a local directory (no downloads are made); "
-            "give a transformers model directory with its tokenizer (--encoder DIR)"
-        ) from None
+    tokenizer = load_tokenizer(pretrained, option="--encoder")
+    model = load_transformer(pretrained, option="--encoder")
     limit = int(getattr(getattr(model, "config", None), "max_position_embeddings", 512))
     if not 2 <= max_tokens <= limit:
         raise ConfigError(

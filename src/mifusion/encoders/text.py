@@ -14,11 +14,12 @@ from mifusion.encoders.sequence import SequenceOutput
 from mifusion.errors import ConfigError
 
 
-def load_transformer(pretrained: str) -> nn.Module:
+def load_transformer(pretrained: str, option: str = "model.text.pretrained") -> nn.Module:
     """Loads a transformers encoder from a local directory or cached name (``local_files_only=True``).
 
     Raises:
-        ConfigError: when the model is neither a local directory nor in the local cache.
+        ConfigError: when the model is neither a local directory nor in the local cache; the message
+            names ``option``, the setting the user gave the path with.
     """
     from transformers import AutoModel
 
@@ -27,8 +28,20 @@ def load_transformer(pretrained: str) -> nn.Module:
         return model
     except (OSError, ValueError) as error:
         raise ConfigError(
-            f"model.text.pretrained={pretrained!r} could not be loaded locally ({type(error).__name__}); "
+            f"{option}={pretrained!r} could not be loaded locally ({type(error).__name__}); "
             "give a local model directory (no downloads are made)"
+        ) from None
+
+
+def load_tokenizer(pretrained: str, option: str = "model.text.pretrained") -> Any:
+    """A local transformers tokenizer (never downloads); ConfigError naming ``option`` otherwise."""
+    try:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(pretrained, local_files_only=True)
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"{option}={pretrained!r}: cannot load a local tokenizer ({err}); give a local model directory"
         ) from None
 
 

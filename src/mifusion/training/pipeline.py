@@ -10,7 +10,6 @@ from typing import Any
 from mifusion.config import ExperimentConfig
 from mifusion.data.dataset import MultimodalDataset, SplitData
 from mifusion.data.spec import DataSpec, data_spec
-from mifusion.errors import ConfigError
 
 
 @dataclass
@@ -59,19 +58,6 @@ def select_modalities(dataset: MultimodalDataset, modalities: tuple[str, ...]) -
     return MultimodalDataset(splits, dict(dataset.meta))
 
 
-def load_tokenizer(pretrained: str) -> Any:
-    """A local transformers tokenizer (never downloads)."""
-    try:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(pretrained, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise ConfigError(
-            f"model.text.pretrained={pretrained!r}: cannot load a local tokenizer ({err}); "
-            "give a local model directory"
-        ) from None
-
-
 def prepare(
     dataset: MultimodalDataset, cfg: ExperimentConfig, stats: Any = None, tokenizer: Any = None
 ) -> PreparedData:
@@ -80,6 +66,7 @@ def prepare(
     dataset = select_modalities(dataset, modalities)
     if "text" in modalities and cfg.model.text.pretrained:
         from mifusion.data.text_inputs import prepare_text
+        from mifusion.encoders.text import load_tokenizer  # imports torch: only when tokenising
 
         tokenizer = tokenizer or load_tokenizer(cfg.model.text.pretrained)
         dataset = prepare_text(dataset, tokenizer, cfg.model.text.pretrained, cfg.data.max_text_tokens)
