@@ -43,6 +43,15 @@ def tiny_encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny random BERT (hidden 32, dropout 0) over the tiny specs' 40-id vocabulary, as a local directory."""
+    pytest.importorskip("transformers")
+    from mifusion.models.testing import save_tiny_bert
+
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert_40"))
+
+
+@pytest.fixture(scope="session")
 def tiny_dataset() -> MultimodalDataset:
     """48 MOSI-like samples (28/5/15), unaligned, text 12 / audio 20 / vision 24 frames at most."""
     return generate(like="mosi", n=48, seed=0, params=SynthParams(max_lengths=TINY_LENGTHS))

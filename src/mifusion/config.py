@@ -119,6 +119,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     optimizer: Literal["adam", "adamw"] = "adam"
     clip_norm: float | None = 1.0
+    clip_scope: Literal["per_optimizer", "all"] = "per_optimizer"
     plateau_factor: float = 0.5
     plateau_patience: int = 20
     early_stopping_patience: int = 10
@@ -130,7 +131,7 @@ class TrainConfig:
     modality_dropout: float = 0.0
     max_nonfinite_steps: int = 20
     device: str = "auto"
-    precision: Literal["32", "bf16-mixed"] = "32"
+    precision: Literal["32", "bf16-mixed", "64-true"] = "32"
     num_threads: int | None = None
     eval_batch_size: int = 128
 

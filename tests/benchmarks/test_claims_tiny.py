@@ -24,7 +24,7 @@ def _main(name: str):
     [
         ("penalties_across_models", ["lf_dnn + js vs lf_dnn base", "ridge, time-averaged features"]),
         ("robustness", ["-audio (masked): lf_dnn-js vs -audio (masked): lf_dnn-base", "(zeroed)"]),
-        ("mmim_ablations", ["full vs no-BA", "full vs plain-fusion", "full vs parity", "text-only"]),
+        ("mmim_ablations", ["full vs no-BA", "full vs plain-fusion", "full vs xavier-init", "text-only"]),
         ("interpretability", ["lf_dnn + js", "AUROC", "target AUROC >= 0.9"]),
         ("grounds", ["audio_signal", "ridge test Corr"]),
     ],

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 
+from mifusion.config import ModelConfig
+from mifusion.errors import ConfigError
 from mifusion.models.build import build_model
 from mifusion.models.testing import tiny_batch, tiny_model_config, tiny_spec
 from mifusion.objectives import compose_loss, task_loss
@@ -42,22 +46,40 @@ def test_training_keeps_unimodal_norms_and_variances_bounded() -> None:
         assert 1e-3 < norms[key] < 1e2, (key, norms[key])
 
 
+def parity_config(pretrained: str, **options: object) -> ModelConfig:
+    cfg = tiny_model_config("mmim", parity=True, likelihood="reference", **options)
+    return replace(cfg, text=replace(cfg.text, pretrained=pretrained))
+
+
 @pytest.mark.parametrize("lstm", ["unidirectional", "bidirectional"])
-def test_parity_variants_build_and_run(lstm: str) -> None:
+def test_parity_variants_build_and_run(lstm: str, tiny_bert_dir: str) -> None:
     spec = tiny_spec(ALL)
-    model = build_model(tiny_model_config("mmim", parity=True, lstm=lstm), None, spec)
+    model = build_model(parity_config(tiny_bert_dir, lstm=lstm), None, spec)
     audio = model.encoders.encoders["audio"].core  # type: ignore[union-attr,index]
     assert audio.bidirectional == (lstm == "bidirectional")
     out = model(tiny_batch(spec, 8, signal=ALL))
     assert torch.isfinite(out.prediction).all()
 
 
-def test_xavier_init_alone_keeps_the_corrected_objective() -> None:
+def test_parity_refuses_a_random_text_encoder_in_one_line() -> None:
+    with pytest.raises(ConfigError, match=r"model.options.parity=true needs model.text.pretrained"):
+        build_model(tiny_model_config("mmim", parity=True, likelihood="reference"), None, tiny_spec(ALL))
+
+
+def test_parity_needs_the_separate_estimator_pass(tiny_bert_dir: str) -> None:
+    model = build_model(parity_config(tiny_bert_dir), None, tiny_spec(ALL))
+    assert model.required_estimator_stage == "separate_pass"
+    assert build_model(tiny_model_config("mmim"), None, tiny_spec(ALL)).required_estimator_stage is None
+
+
+def test_xavier_init_alone_keeps_the_corrected_objective(tiny_bert_dir: str) -> None:
     spec = tiny_spec(ALL)
     built = {}
-    for name, options in {"default": {}, "xavier": {"init": "xavier"}, "parity": {"parity": True}}.items():
+    for name, options in {"default": {}, "xavier": {"init": "xavier"}}.items():
         torch.manual_seed(0)
         built[name] = build_model(tiny_model_config("mmim", **options), None, spec)
+    torch.manual_seed(0)
+    built["parity"] = build_model(parity_config(tiny_bert_dir), None, spec)
     for name, model in built.items():
         lstm = model.encoders.encoders["audio"].core.forward_layers[0]  # type: ignore[union-attr,index]
         bound = lstm.hidden_size**-0.5  # PyTorch's LSTM init is uniform within +-1/sqrt(hidden)
@@ -66,11 +88,29 @@ def test_xavier_init_alone_keeps_the_corrected_objective() -> None:
     assert not built["xavier"].objective.parity and built["parity"].objective.parity
 
 
-def test_two_stage_schedule_is_declared_and_cpc_trains_with_the_model() -> None:
+def test_cpc_trains_with_the_model_and_q_forms_the_estimator_group() -> None:
     model = build_model(tiny_model_config("mmim"), None, tiny_spec(ALL))
-    assert getattr(model, "two_stage", False)
     groups = model.param_groups()
     cpc = {id(p) for p in model.objective.cpc.parameters()}  # type: ignore[union-attr]
     assert cpc <= {id(p) for p in groups.main}
     q_nets = {id(p) for p in model.objective.likelihoods.parameters()}  # type: ignore[union-attr]
     assert q_nets == {id(p) for p in groups.estimator}
+
+
+def test_parity_entropy_projections_sit_with_q_and_the_stage1_loss_has_no_side_effects(
+    tiny_bert_dir: str,
+) -> None:
+    spec = tiny_spec(ALL)
+    model = build_model(parity_config(tiny_bert_dir), None, spec)
+    groups = model.param_groups()
+    projections = {id(p) for p in model.objective.projections.parameters()}  # type: ignore[union-attr]
+    assert projections and projections <= {id(p) for p in groups.estimator}
+    model.train()
+    batch = tiny_batch(spec, 8, signal=ALL)
+    loss = model.estimator_pass_loss(batch)
+    assert loss is not None and loss.requires_grad
+    assert int(model.objective.batch_index) == 0  # type: ignore[union-attr]
+    assert all(not e._memory for e in model.objective.entropies.values())  # type: ignore[union-attr]
+    out = model(batch)
+    assert out.estimator_loss is None  # q trains in stage 1 only
+    assert int(model.objective.batch_index) == 1  # type: ignore[union-attr]

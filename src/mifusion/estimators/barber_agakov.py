@@ -74,12 +74,22 @@ class GaussianConditional(nn.Module):
 
     ``zero_init``: the output layers start at zero, so q starts as N(0, I) for every x and learns only the
     dependence on x that the data supports (a random initial x-dependence is slow to unlearn).
+    ``bound_log_variance``: softly bound the log-variance to +-LOG_VARIANCE_LIMIT (default); False keeps
+    the raw MLP output, as the MMIM reference code does (parity only).
     """
 
     def __init__(
-        self, x_dim: int, y_dim: int, *, hidden_dim: int = 128, num_layers: int = 2, zero_init: bool = False
+        self,
+        x_dim: int,
+        y_dim: int,
+        *,
+        hidden_dim: int = 128,
+        num_layers: int = 2,
+        zero_init: bool = False,
+        bound_log_variance: bool = True,
     ) -> None:
         super().__init__()
+        self.bound_log_variance = bound_log_variance
         self.mean = mlp(x_dim, hidden_dim, num_layers, y_dim)
         self.log_variance = mlp(x_dim, hidden_dim, num_layers, y_dim)
         if zero_init:
@@ -90,8 +100,10 @@ class GaussianConditional(nn.Module):
                 nn.init.zeros_(out.bias)
 
     def forward(self, x: Tensor) -> GaussianParams:
-        """(B, Dx) -> mean and log-variance (B, Dy), the latter softly bounded."""
+        """(B, Dx) -> mean and log-variance (B, Dy), the latter softly bounded unless told not to."""
         raw = self.log_variance(x)
+        if not self.bound_log_variance:
+            return GaussianParams(self.mean(x), raw)
         return GaussianParams(self.mean(x), LOG_VARIANCE_LIMIT * torch.tanh(raw / LOG_VARIANCE_LIMIT))
 
 

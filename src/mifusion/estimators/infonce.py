@@ -5,6 +5,11 @@ exceeds log B. Scores come from a critic over all pairs (``critic="joint"`` or `
 CPC and MMIM, from a ``"predictor"`` mapping x into y's space with cosine or dot-product scores divided by
 a temperature. InfoNCE always uses every in-batch pair: the ``negatives`` argument is accepted and ignored.
 
+``softmax_over`` picks the direction of the normalisation: ``"y"`` (default) contrasts each x_i with every
+y_j; ``"x"`` contrasts each y_i with every x_j, i.e. with every prediction from x. MMIM's CPC (REFERENCE 1.1;
+the reference code's ``logsumexp(h @ g(z).T)``) uses ``"x"``: each modality vector h_i against all
+predictions g(z_j). Both are lower bounds of I(X; Y); they differ per batch.
+
 Example:
     >>> import torch
     >>> est = InfoNCE(4, 3, critic="predictor", num_layers=0, scores="cosine")
@@ -28,6 +33,7 @@ from mifusion.estimators.critics import CRITICS, STANDARDIZE_MODES, Standardizer
 from mifusion.estimators.functional import infonce_bound
 
 SCORES = ("cosine", "dot")
+SOFTMAX_OVER = ("y", "x")
 
 
 class InfoNCE(MIEstimator):
@@ -44,6 +50,7 @@ class InfoNCE(MIEstimator):
         temperature: scores are divided by it.
         negatives: accepted and ignored (InfoNCE always uses every in-batch pair).
         standardize: input standardisation, "running" by default (see :mod:`mifusion.estimators.critics`).
+        softmax_over: "y" (each x_i against all y_j) or "x" (each y_i against all x_j; MMIM's CPC).
     """
 
     bound = Bound.LOWER
@@ -60,11 +67,13 @@ class InfoNCE(MIEstimator):
         scores: str = "cosine",
         temperature: float = 1.0,
         standardize: str = "running",
+        softmax_over: str = "y",
     ) -> None:
         super().__init__()
         check_choice("critic", critic, (*CRITICS, "predictor"))
         check_choice("scores", scores, SCORES)
         check_choice("standardize", standardize, STANDARDIZE_MODES)
+        check_choice("softmax_over", softmax_over, SOFTMAX_OVER)
         if temperature <= 0:
             raise ConfigError(f"temperature must be positive, got {temperature}")
         self.dims = (x_dim, y_dim)
@@ -72,6 +81,7 @@ class InfoNCE(MIEstimator):
         self.score_kind = scores
         self.temperature = temperature
         self.standardize = standardize
+        self.softmax_over = softmax_over
         self.standardizer = Standardizer(self.dims, standardize)
         if critic == "predictor":
             self.predictor = mlp(x_dim, hidden_dim, num_layers, y_dim)
@@ -98,8 +108,8 @@ class InfoNCE(MIEstimator):
         check_views((x, y), self.dims, "InfoNCE")
         if x.shape[0] < 2:
             return skipped_output((x, y))
-        matrix = self.score_matrix(x, y)
-        estimate = infonce_bound(matrix)
+        matrix = self.score_matrix(x, y)  # (B, B): s_ij of x_i against y_j
+        estimate = infonce_bound(matrix if self.softmax_over == "y" else matrix.T)
         diagnostics = {
             "positive_score_mean": matrix.detach().diagonal().mean(),
             "log_batch": matrix.new_tensor(math.log(x.shape[0])),

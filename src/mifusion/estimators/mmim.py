@@ -6,13 +6,18 @@ default). Upper level: CPC (InfoNCE) from the fused vector to every modality. Th
 terms with explicit weights (``nce``: +alpha, ``ba_<x>_<y>_lld`` and ``ba_<x>_<y>_entropy``: -beta) and
 ``estimator_loss``, the q networks' negative log-likelihood on detached inputs (MMIM's stage 1 in
 efficient form: the terms are computed with q frozen, so one backward of
-``task + sum(w * v) + estimator_loss`` trains q only through its own loss).
+``task + sum(w * v) + estimator_loss`` trains q only through its own loss). :meth:`MMIMObjective.stage1_loss`
+is the reference's separate stage 1 instead: ``-sum lld`` on the live representations, with no side effect
+on the entropy memory or the batch index.
 
 Soundness (default): H is the label-split Gaussian-mixture entropy of the *same* y that q models, with a
 ridge relative to the variance, and q's log-variance is softly bounded, so rescaling y cannot raise
-``H + E log q``. ``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead: H on an
-untrained tanh projection to D/4 dims, the truncated log-likelihood, H only once the batch index exceeds
-the memory size, memory 1.
+``H + E log q``. ``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead (checked step by step
+against MMSA 2.2.1 in ``tests/models/test_mmim_vs_mmsa.py``): H on a tanh projection to D/4 dims that no
+optimiser ever steps, on the biased covariance without a ridge, the truncated log-likelihood with q's raw
+log-variance, H computed once the memory holds a batch and added only once the batch index exceeds the
+memory size, and q trained only in the separate stage 1 (``estimator_loss`` is None in stage 2; the BA
+terms reach q's parameters there only through the clipping norm, as in the reference).
 
 Example:
     >>> import torch
@@ -47,16 +52,20 @@ class MMIMOutput:
     """Named weighted terms, the q networks' own loss, and detached diagnostics."""
 
     terms: dict[str, WeightedTerm]
-    estimator_loss: Tensor
+    estimator_loss: Tensor | None
     diagnostics: dict[str, Tensor] = field(default_factory=dict)
 
 
 class PairLikelihood(EstimatorModule):
     """q(y|x) of one modality pair (an estimator-group module: trained only by ``estimator_loss``)."""
 
-    def __init__(self, x_dim: int, y_dim: int, hidden_dim: int, num_layers: int, likelihood: str) -> None:
+    def __init__(
+        self, x_dim: int, y_dim: int, hidden_dim: int, num_layers: int, likelihood: str, bounded: bool = True
+    ) -> None:
         super().__init__()
-        self.q = GaussianConditional(x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers)
+        self.q = GaussianConditional(
+            x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers, bound_log_variance=bounded
+        )
         self.likelihood = likelihood
 
     def forward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
@@ -126,16 +135,18 @@ class MMIMObjective(nn.Module):
         for x, y in self.pairs:
             name = f"{x}_{y}"
             hidden = q_hidden_dim or self.dims[y]
-            self.likelihoods[name] = PairLikelihood(self.dims[x], self.dims[y], hidden, q_layers, likelihood)
+            self.likelihoods[name] = PairLikelihood(
+                self.dims[x], self.dims[y], hidden, q_layers, likelihood, bounded=not parity
+            )
             self.entropies[name] = LabelSplitEntropy(
                 memory_size=entropy_memory,
                 form="reference" if parity else "gaussian",
-                eps=entropy_eps,
+                eps=0.0 if parity else entropy_eps,
                 min_group_samples=min_group_samples,
+                require_memory=parity,
             )
-            if parity:  # the reference's tanh(Linear(y, y/4)) projection, never trained
-                projection = nn.Linear(self.dims[y], max(self.dims[y] // 4, 1)).requires_grad_(False)
-                self.projections[name] = projection
+            if parity:  # the reference's tanh(Linear(y, y/4)): in q's optimiser, which never steps it
+                self.projections[name] = nn.Linear(self.dims[y], max(self.dims[y] // 4, 1))
         self.cpc = nn.ModuleDict(
             {
                 m: InfoNCE(
@@ -146,6 +157,7 @@ class MMIMObjective(nn.Module):
                     scores=cpc_scores,
                     temperature=cpc_temperature,
                     standardize="none",
+                    softmax_over="x",
                 )
                 for m, d in self.dims.items()
             }
@@ -174,6 +186,18 @@ class MMIMObjective(nn.Module):
             raise ShapeError(f"labels has shape {tuple(labels.shape)}; expected ({batch},)")
         return batch
 
+    def stage1_loss(self, unimodal: Mapping[str, Tensor]) -> Tensor:
+        """The reference's stage-1 loss ``-sum_pairs E log q(y|x)`` on the live (B, D_m) vectors.
+
+        Back-propagated into every parameter; only q's optimiser steps on it. No side effects: the entropy
+        memory and the batch index are left as they are.
+        """
+        loss = next(iter(unimodal.values())).new_zeros(())
+        for x, y in self.pairs:
+            lld, _ = self.likelihoods[f"{x}_{y}"](unimodal[x], unimodal[y])
+            loss = loss - lld
+        return loss
+
     def forward(self, unimodal: Mapping[str, Tensor], fused: Tensor, labels: Tensor) -> MMIMOutput:
         """Terms from modality -> (B, D_m) vectors, (B, D_f) fused vector and (B,) labels."""
         batch = self._check(unimodal, fused, labels)
@@ -186,22 +210,28 @@ class MMIMObjective(nn.Module):
             nce = nce + (math.log(max(batch, 1)) - out.estimate)
             diagnostics[f"nce/{m}"] = out.estimate.detach()
         terms["nce"] = WeightedTerm(nce, self.alpha)
-        estimator_loss = fused.new_zeros(())
-        use_entropy = not self.parity or int(self.batch_index) > self.entropy_memory
+        estimator_loss: Tensor | None = None if self.parity else fused.new_zeros(())
+        # parity: H enters the loss only once the batch index exceeds the memory size (reference)
+        entropy_weight = self.entropy_weight
+        if self.parity and int(self.batch_index) <= self.entropy_memory:
+            entropy_weight = 0.0
         for x, y in self.pairs:
             name = f"{x}_{y}"
             pair = self.likelihoods[name]
-            with frozen(pair):
+            if self.parity:  # live q: its gradients count in the reference's clipping norm
                 lld, sigma = pair(unimodal[x], unimodal[y])
-            own_lld, _ = pair(unimodal[x].detach(), unimodal[y].detach())
-            estimator_loss = estimator_loss - own_lld
+            else:
+                with frozen(pair):
+                    lld, sigma = pair(unimodal[x], unimodal[y])
+                own_lld, _ = pair(unimodal[x].detach(), unimodal[y].detach())
+                estimator_loss = estimator_loss - own_lld
             terms[f"ba_{name}_lld"] = WeightedTerm(lld, -self.beta)
             target = unimodal[y]
             if self.parity:
                 target = torch.tanh(self.projections[name](target))
-            entropy = self.entropies[name](target, labels) if use_entropy else None
-            value = entropy.value if entropy is not None and not entropy.skipped else lld.new_zeros(())
-            terms[f"ba_{name}_entropy"] = WeightedTerm(value, -self.entropy_weight)
+            entropy = self.entropies[name](target, labels)
+            value = entropy.value if not entropy.skipped else lld.new_zeros(())
+            terms[f"ba_{name}_entropy"] = WeightedTerm(value, -entropy_weight)
             diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach()
         for m in self.dims:
             diagnostics[f"norm/{m}"] = unimodal[m].detach().norm(dim=-1).mean()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from torch import Tensor, nn
 
@@ -58,6 +58,8 @@ class FusionModel(nn.Module):
     """Sizes of the ``ModelOutput.unimodal`` vectors (set by every model; used to size penalty critics)."""
     fused_dim: int
     """Size of ``ModelOutput.fused``."""
+    required_estimator_stage: str | None = None
+    """A ``train.estimator_stage`` the model cannot train without (MMIM parity: "separate_pass"), or None."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -67,6 +69,18 @@ class FusionModel(nn.Module):
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the trainer at the start of each 0-based epoch, before any pass (default: nothing)."""
+
+    def estimator_pass_loss(self, batch: MultimodalBatch) -> Tensor | None:
+        """The loss of the separate estimator pass (``train.estimator_stage='separate_pass'``), or None.
+
+        The trainer back-propagates it into every parameter and steps only the estimator optimiser.
+        Default: the forward's ``estimator_loss`` (computed on detached representations). MMIM overrides
+        it with the reference's stage 1, which leaves the objective's memory and batch index untouched.
+        """
+        return self(batch).estimator_loss
 
     def param_groups(self) -> ParamGroups:
         """Splits trainable parameters into text encoder / main / estimator groups (each exactly once)."""
@@ -101,7 +115,6 @@ class ModelEntry:
     requires: frozenset[str] = frozenset()
     needs_aligned: bool = False
     summary: str = ""
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 MODELS: Registry[ModelEntry] = Registry("model")

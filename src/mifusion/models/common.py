@@ -57,8 +57,8 @@ class ModalityEncoders(nn.Module):
         else:
             if m not in batch.sequences:
                 raise ShapeError(f"the model was built for {m} but the batch has no {m} sequences")
-            x = batch.sequences[m]
             assert isinstance(encoder, SequenceEncoder)
+            x = batch.sequences[m].to(encoder.project.weight.dtype)  # float64 under precision 64-true
             out = encoder(x, batch.lengths[m])
         return mask_absent(out, present_of(batch, m, out.pooled))
 

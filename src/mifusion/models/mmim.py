@@ -3,12 +3,15 @@
 Text [CLS] -> t; audio and vision: one-layer LSTM (hidden 16) read at the true last step -> Linear 16.
 Fusion: concat -> Dropout -> Linear(., 128) -> tanh -> Linear(128, 128) -> tanh = z -> Linear(128, 1).
 The objective (:class:`mifusion.estimators.mmim.MMIMObjective`) adds CPC terms from z to each modality and
-Barber-Agakov bounds between modality pairs; its q-networks train on ``estimator_loss``. The model declares
-MMIM's two-stage schedule (``two_stage``; ``stage1_fraction`` 0.5 is the MOSEI half stage) for the trainer.
+Barber-Agakov bounds between modality pairs; its q-networks train on ``estimator_loss`` (or, with
+``train.estimator_stage: separate_pass``, on :meth:`MMIM.estimator_pass_loss`, the reference's stage 1;
+``train.estimator_pass_fraction: 0.5`` is its MOSEI half pass).
 
-Parity: ``parity: true`` reproduces the reference code (truncated likelihood, untrained entropy
-projection, Xavier-normal init of every non-pretrained weight matrix); two named LSTM variants:
-``lstm: unidirectional`` (the official code) and ``lstm: bidirectional`` (MMSA's port).
+Parity: ``parity: true`` reproduces the reference code (truncated likelihood, entropy projection that is
+never stepped, Xavier-normal init of every non-pretrained weight matrix, q trained in stage 1 only) and
+needs ``train.estimator_stage: separate_pass``. Two named LSTM variants: ``lstm: unidirectional`` (the
+official code) and ``lstm: bidirectional`` (MMSA's port). Both are checked step by step against MMSA 2.2.1
+(``tests/models/test_mmim_vs_mmsa.py``).
 ``init: xavier`` applies the reference's initialisation alone (it separates the init from the
 reference's objective in ablations).
 """
@@ -24,6 +27,7 @@ from torch import nn
 from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
+from mifusion.errors import ConfigError
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 from mifusion.models.common import ModalityEncoders
 
@@ -42,7 +46,6 @@ class MMIMOptions:
     parity: bool = False
     init: Literal["default", "xavier"] = "default"
     lstm: Literal["config", "unidirectional", "bidirectional"] = "config"
-    stage1_fraction: float = 1.0
     cpc_scores: Literal["cosine", "dot"] = "cosine"
     cpc_temperature: float = 1.0
     q_hidden_dim: int | None = None
@@ -64,8 +67,6 @@ class MMIM(FusionModel):
         ((4, 8), True)
     """
 
-    two_stage = True
-
     def __init__(self, encoders: ModalityEncoders, options: MMIMOptions, dropout: float) -> None:
         from mifusion.estimators.mmim import MMIMObjective
 
@@ -73,7 +74,7 @@ class MMIM(FusionModel):
         self.modalities = encoders.modalities
         self.encoders = encoders
         self.text_encoder = encoders.text_encoder
-        self.stage1_fraction = options.stage1_fraction
+        self.required_estimator_stage = "separate_pass" if options.parity else None
         self.unimodal_dims = dict(encoders.output_dims)
         self.fused_dim = options.fusion_dim
         total = sum(self.unimodal_dims.values())
@@ -125,17 +126,27 @@ class MMIM(FusionModel):
         """Called by the trainer at each epoch start: resets the entropy memories and batch index."""
         self.objective.new_epoch()
 
+    def estimator_pass_loss(self, batch: MultimodalBatch) -> torch.Tensor:
+        """The reference's stage 1: ``-sum lld`` on the live unimodal vectors (no fusion, no side effects)."""
+        encoded = self.encoders(batch)
+        return self.objective.stage1_loss({m: encoded[m].pooled for m in self.modalities})
+
     def param_groups(self) -> ParamGroups:
         """As the base class, except that the CPC predictors train with the model (stage 2), as in MMIM.
 
-        Only the q(y|x) networks form the estimator group (stage 1, ``estimator_loss``).
+        The q(y|x) networks form the estimator group (stage 1, ``estimator_loss``); in parity the entropy
+        projections join them, as in the reference, where that optimiser never steps them (they get
+        gradients only in stage 2, when it does not step).
         """
         groups = super().param_groups()
         cpc = {id(p) for p in self.objective.cpc.parameters()}
+        projections = {id(p) for p in self.objective.projections.parameters()}
         return ParamGroups(
             groups.text_encoder,
-            groups.main + [p for p in groups.estimator if id(p) in cpc],
-            [p for p in groups.estimator if id(p) not in cpc],
+            [p for p in groups.main if id(p) not in projections]
+            + [p for p in groups.estimator if id(p) in cpc],
+            [p for p in groups.estimator if id(p) not in cpc]
+            + [p for p in groups.main if id(p) in projections],
         )
 
 
@@ -148,7 +159,22 @@ def xavier_normal_init(module: nn.Module, exclude: nn.Module | None = None) -> N
 
 
 def build_mmim(cfg: ModelConfig, spec: DataSpec, options: MMIMOptions) -> MMIM:
-    """Builds MMIM on the spec's modalities (LSTM direction from ``options.lstm`` when not 'config')."""
+    """Builds MMIM on the spec's modalities (LSTM direction from ``options.lstm`` when not 'config').
+
+    Raises:
+        ConfigError: parity on token text without ``model.text.pretrained`` (the reference fine-tunes a
+            pretrained BERT; a tiny random one would be a different model).
+    """
+    if (
+        options.parity
+        and spec.text_kind == "tokens"
+        and "text" in spec.modalities
+        and not cfg.text.pretrained
+    ):
+        raise ConfigError(
+            "model.options.parity=true needs model.text.pretrained (a local BERT-style model directory): "
+            "the reference fine-tunes a pretrained encoder, not a randomly initialised one"
+        )
     sequence = cfg.sequence
     if options.lstm != "config":
         sequence = replace(sequence, bidirectional=options.lstm == "bidirectional")
@@ -161,6 +187,5 @@ MODELS.add(
         build_mmim,
         MMIMOptions,
         summary="MMIM: hierarchical MI maximisation, BA + CPC, two-stage (Han 2021)",
-        extras={"two_stage": True},
     ),
 )

@@ -46,8 +46,7 @@ class PenalizedModel(FusionModel):
         self.text_encoder = model.text_encoder
         self.unimodal_dims = dict(model.unimodal_dims)
         self.fused_dim = model.fused_dim
-        self.two_stage = bool(getattr(model, "two_stage", False))
-        self.stage1_fraction = float(getattr(model, "stage1_fraction", 1.0))
+        self.required_estimator_stage = model.required_estimator_stage
 
     def param_groups(self) -> ParamGroups:
         """The wrapped model's groups (it may override them) plus the penalty's critic parameters."""
@@ -58,9 +57,7 @@ class PenalizedModel(FusionModel):
     def set_epoch(self, epoch: int) -> None:
         """Tells the wrapper (and the wrapped model) the current 0-based epoch, for the warm-up."""
         self.epoch = epoch
-        inner = getattr(self.model, "set_epoch", None)
-        if callable(inner):
-            inner(epoch)
+        self.model.set_epoch(epoch)
 
     def scale(self) -> float:
         """Warm-up factor of the penalty weight in [0, 1]."""

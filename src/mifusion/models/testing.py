@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 
@@ -94,3 +95,26 @@ def tiny_model_config(name: str, **options: object) -> ModelConfig:
         dropout=0.0,
         options={**TINY_OPTIONS.get(name, {}), **options},
     )
+
+
+def save_tiny_bert(
+    path: str | Path, vocab_size: int = TINY_VOCAB, hidden_size: int = 32, seed: int = 0
+) -> str:
+    """Saves a randomly initialised tiny BERT (1 layer, 2 heads, no pooler) with a placeholder vocabulary
+    (``[PAD] [UNK] [CLS] [SEP] [MASK] w5 ...``) as a local model directory, for tests that need a
+    ``model.text.pretrained`` without a download. Returns the directory."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"w{i}" for i in range(5, vocab_size)]
+    (path / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    BertTokenizer(str(path / "vocab.txt")).save_pretrained(path)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=vocab_size, hidden_size=hidden_size, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=2 * hidden_size, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )  # fmt: skip
+    BertModel(config, add_pooling_layer=False).save_pretrained(path)
+    return str(path)

@@ -33,7 +33,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
-def clone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def clone_state(state: dict[str, Any]) -> dict[str, Any]:
     """Detached copy of a state dict that keeps aliases aliased (one copy per shared tensor).
 
     A module registered under several names (MMIM's text encoder) appears once per name in
@@ -49,6 +49,9 @@ def clone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     copies: dict[tuple[int, int, tuple[int, ...], tuple[int, ...]], torch.Tensor] = {}
     out = {}
     for key, value in state.items():
+        if not isinstance(value, torch.Tensor):  # a module's extra state (e.g. the entropy memory)
+            out[key] = _clone_nested(value)
+            continue
         alias = (
             value.untyped_storage().data_ptr(),
             int(value.storage_offset()),
@@ -59,6 +62,17 @@ def clone_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             copies[alias] = value.detach().clone()
         out[key] = copies[alias]
     return out
+
+
+def _clone_nested(value: Any) -> Any:
+    """Detached copies of the tensors inside nested dicts, lists and tuples."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _clone_nested(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone_nested(v) for v in value)
+    return value
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:

@@ -46,14 +46,19 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _precision_plugin(precision: str, device_type: str) -> Any:
-    """None for "32"; for "bf16-mixed" Fabric's autocast plugin, minus its cast of the inputs to bf16.
+    """None for "32"; for "bf16-mixed" Fabric's autocast plugin, minus its cast of the inputs to bf16;
+    for "64-true" Fabric's double precision (parameters and floating inputs in float64, for numerical
+    checks such as the differential test against MMSA).
 
-    Inputs stay float32 (labels, features; as with ``torch.autocast`` alone): log-determinants and
-    label-split statistics in the estimators do not run in bf16.
+    Under bf16 inputs stay float32 (labels, features; as with ``torch.autocast`` alone): log-determinants
+    and label-split statistics in the estimators do not run in bf16.
     """
     if precision == "32":
         return None
-    from lightning_fabric.plugins.precision import MixedPrecision
+    from lightning_fabric.plugins.precision import DoublePrecision, MixedPrecision
+
+    if precision == "64-true":
+        return DoublePrecision()
 
     class AutocastOnly(MixedPrecision):
         def convert_input(self, data: Any) -> Any:
@@ -63,7 +68,7 @@ def _precision_plugin(precision: str, device_type: str) -> Any:
 
 
 def launch(device: str = "auto", precision: str = "32") -> Fabric:
-    """A launched Fabric for ``device`` and mifusion's ``precision`` ("32" or "bf16-mixed").
+    """A launched Fabric for ``device`` and mifusion's ``precision`` ("32", "bf16-mixed" or "64-true").
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the strategy is DDP over ``LOCAL_WORLD_SIZE`` devices per node
     (the process group is created here), with ``find_unused_parameters`` (a safety net: a parameter that a

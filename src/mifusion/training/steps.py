@@ -62,6 +62,11 @@ def drop_modalities(
     return out
 
 
+def full_precision(tensor: Tensor) -> Tensor:
+    """``tensor`` in float32 when autocast made it half or bfloat16; float32/float64 as they are."""
+    return tensor.float() if tensor.dtype in (torch.float16, torch.bfloat16) else tensor
+
+
 def first_nonfinite(parts: dict[str, float]) -> str | None:
     """The first raw term (task before the others) whose value is NaN or infinite."""
     for name, value in parts.items():
@@ -119,7 +124,8 @@ def _step_estimator(
         return None
     params = optim.estimator_params if params is None else params
     value = float(loss.detach())
-    if any_flag(not math.isfinite(value), fabric):
+    # a batch too small for every estimator gives a constant loss: nothing to step on
+    if any_flag(not math.isfinite(value) or not loss.requires_grad, fabric):
         return value
     optim.estimator.zero_grad(set_to_none=True)
     _backward(loss, params, fabric)
@@ -128,6 +134,17 @@ def _step_estimator(
         torch.nn.utils.clip_grad_norm_(params, clip)
     optim.estimator.step()
     return value
+
+
+def _zero_grads(optim: Optimizers, everything: bool) -> None:
+    optim.main.zero_grad(set_to_none=True)
+    if everything and optim.estimator is not None:
+        optim.estimator.zero_grad(set_to_none=True)
+
+
+def _clip(params: Sequence[nn.Parameter], clip: float | None) -> None:
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(params, clip)
 
 
 def train_step(
@@ -140,6 +157,7 @@ def train_step(
     *,
     fabric: Fabric | None = None,
     critic: CriticSteps | None = None,
+    clip_scope: str = "per_optimizer",
 ) -> StepResult:
     """Forward once; main/text step on task + weighted terms; ``critic_steps`` estimator steps.
 
@@ -156,27 +174,36 @@ def train_step(
         autocast: autocast dtype when ``fabric`` is None (Fabric applies its own precision).
         fabric: the launched Fabric (backward, DDP, all-reduce), or None for plain single-process torch.
         critic: how to take the extra critic steps; None: derived from the model.
+        clip_scope: "per_optimizer" clips the main step's gradients alone; "all" (the MMIM reference) also
+            back-propagates the total loss into the estimator parameters and clips one norm over every
+            parameter's gradient before the main step, which alone steps.
     """
     with _autocast(batch, autocast, fabric):
         out = model(batch)
-        task = task_loss(out.prediction.float().reshape(-1), batch.labels)
+        prediction = full_precision(out.prediction).reshape(-1)
+        task = task_loss(prediction, batch.labels.to(prediction.dtype))
         objective = compose_loss(task, out.terms)
     parts = dict(objective.parts)
     parts.update({f"diag/{k}": float(v.detach()) for k, v in out.diagnostics.items() if v.numel() == 1})
     bad = first_nonfinite(parts)
     skip = any_flag(bad is not None, fabric)
-    optim.main.zero_grad(set_to_none=True)
+    everything = clip_scope == "all"
+    _zero_grads(optim, everything)
     if skip and not in_ddp(fabric):
         return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
     retain = out.estimator_loss is not None and not skip
+    params = [*optim.main_params, *optim.estimator_params] if everything else optim.main_params
     # Under DDP a skipped step still runs its backward (keeps every process's reduction in lockstep).
-    _backward(objective.total, optim.main_params, fabric, retain)
+    _backward(objective.total, params, fabric, retain)
     if skip:
-        optim.main.zero_grad(set_to_none=True)
+        _zero_grads(optim, everything)
         return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
-    if clip is not None:
-        torch.nn.utils.clip_grad_norm_(optim.main_params, clip)
+    if everything:
+        average_gradients(optim.estimator_params, fabric)
+    _clip(params, clip)
     optim.main.step()
+    if everything:  # the estimator parameters' gradients only counted in the norm
+        _zero_grads(optim, everything)
     estimator_value = _step_estimator(out.estimator_loss, optim, clip, fabric)
     if critic_steps > 1 and estimator_value is not None:
         critic = critic or critic_steps_for(_unwrap(model), optim.estimator_params)
@@ -197,34 +224,33 @@ def estimator_pass_step(
     autocast: torch.dtype | None = None,
     *,
     fabric: Fabric | None = None,
+    clip_scope: str = "per_optimizer",
 ) -> float | None:
-    """The reference's stage 1 (``estimator_stage='separate_pass'``, the parity option).
+    """One step of the separate estimator pass (``train.estimator_stage='separate_pass'``).
 
-    A full forward, then one backward through every encoder: ``out.estimator_loss`` into the estimator
-    parameters plus the model's weighted MI terms (computed on the live representations) into every other
-    parameter. Only the estimator optimiser steps; all other gradients are discarded, as in the reference
-    (its stage 1 back-propagates through the encoders and keeps only the MI networks' step). Under DDP the
-    discarded gradients are not synchronised. Returns the estimator loss, or None when there is none.
+    The model's :meth:`~mifusion.models.base.FusionModel.estimator_pass_loss` (MMIM: the reference's
+    stage 1, ``-sum lld`` on the live representations) is back-propagated into every parameter; only the
+    estimator optimiser steps and every other gradient is discarded, as in the reference. With
+    ``clip_scope="all"`` the clipping norm covers every parameter's gradient (the reference's
+    ``clip_grad_norm_(model.parameters())``); otherwise only the estimator parameters'. Under DDP the
+    discarded gradients are not synchronised. Returns the loss, or None when the model has none.
     """
     if optim.estimator is None:
         return None
+    everything = clip_scope == "all"
     with _no_sync(model, fabric):
         with _autocast(batch, autocast, fabric):
-            out = model(batch)
-            if out.estimator_loss is None:
-                return None
-            terms = [term.weight * term.value.float() for term in out.terms.values()]
-            live = torch.stack(terms).sum() if terms else out.estimator_loss.new_zeros(())
-        value = float(out.estimator_loss.detach())
-        finite = math.isfinite(value) and math.isfinite(float(live.detach()))
-        if any_flag(not finite, fabric):
+            loss = _unwrap(model).estimator_pass_loss(batch)  # type: ignore[operator]
+        if loss is None:
+            return None
+        value = float(loss.detach())
+        if any_flag(not math.isfinite(value) or not loss.requires_grad, fabric):
             return value
-        optim.estimator.zero_grad(set_to_none=True)
-        optim.main.zero_grad(set_to_none=True)
-        _backward(out.estimator_loss + live, [*optim.estimator_params, *optim.main_params], fabric)
-    optim.main.zero_grad(set_to_none=True)  # the encoders' gradients are discarded
+        _zero_grads(optim, True)
+        params = [*optim.estimator_params, *optim.main_params] if everything else optim.estimator_params
+        _backward(loss, params, fabric)
     average_gradients(optim.estimator_params, fabric)
-    if clip is not None:
-        torch.nn.utils.clip_grad_norm_(optim.estimator_params, clip)
+    _clip(params, clip)
     optim.estimator.step()
+    _zero_grads(optim, True)
     return value

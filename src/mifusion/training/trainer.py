@@ -11,6 +11,7 @@ Validation selects the best epoch; the caller evaluates the test split once with
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from mifusion.config import ExperimentConfig
-from mifusion.errors import TrainingError
+from mifusion.errors import ConfigError, TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
@@ -86,6 +87,12 @@ class Trainer:
         progress: bool = False,
         fabric: Fabric | None = None,
     ) -> None:
+        required = model.required_estimator_stage
+        if required is not None and cfg.train.estimator_stage != required:
+            raise ConfigError(
+                f"train.estimator_stage={cfg.train.estimator_stage!r}, but this model trains its estimators "
+                f"only in the {required!r} stage (MMIM parity); set train.estimator_stage={required}"
+            )
         self.model, self.data, self.cfg, self.seed = model, data, cfg, seed
         self.fabric = fabric or launch(str(device or cfg.train.device), cfg.train.precision)
         self.run_dir, self.device = run_dir, self.fabric.device
@@ -147,20 +154,26 @@ class Trainer:
         rank, size = self.fabric.global_rank, self.fabric.world_size
         batches = [shard(b, rank, size) for b in self.sampler.batches(epoch)]
         self.module.train()
-        set_epoch = getattr(self.model, "set_epoch", None)
-        if callable(set_epoch):
-            set_epoch(epoch)
+        self.model.set_epoch(epoch)
         if tcfg.estimator_stage == "separate_pass" and state["step"] == 0 and self.optim.estimator:
-            count = max(1, round(len(batches) * tcfg.estimator_pass_fraction))
+            # the reference's MOSEI half pass: batch i runs while i / len < fraction
+            count = max(1, math.ceil(len(batches) * tcfg.estimator_pass_fraction))
             for batch in iterate(train, batches[:count], mods, self.device):
-                estimator_pass_step(self.module, batch, self.optim, tcfg.clip_norm, fabric=self.fabric)
+                estimator_pass_step(
+                    self.module,
+                    batch,
+                    self.optim,
+                    tcfg.clip_norm,
+                    fabric=self.fabric,
+                    clip_scope=tcfg.clip_scope,
+                )
         bar = self._bar(len(batches), f"epoch {epoch + 1}/{tcfg.epochs}", state["step"])
         for batch in iterate(train, batches[state["step"] :], mods, self.device):
             batch = drop_modalities(batch, tcfg.modality_dropout, self.dropout_rng)
             critic_steps = self.cfg.penalty.critic_steps if self.cfg.penalty.estimator else 1
             result = train_step(
                 self.module, batch, self.optim, tcfg.clip_norm, critic_steps,
-                fabric=self.fabric, critic=self.critic,
+                fabric=self.fabric, critic=self.critic, clip_scope=tcfg.clip_scope,
             )  # fmt: skip
             state["step"] += 1
             if result.skipped:
