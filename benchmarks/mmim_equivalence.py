@@ -75,12 +75,11 @@ def mmsa_loaders(data: Any, batch_size: int) -> dict[str, Any]:
 
 def train_mmsa(data: Any, bert_dir: str, seed: int, max_epochs: int | None) -> dict[str, float]:
     """MMSA's MMIM, trained to its own early stop; validation and test MAE of its saved best model."""
+    import mmsa_oracle  # type: ignore[import-not-found]
     from MMSA.config import get_config_regression  # type: ignore[import-not-found]
     from MMSA.models import AMIO  # type: ignore[import-not-found]
     from MMSA.trains import ATIO  # type: ignore[import-not-found]
     from MMSA.utils import setup_seed  # type: ignore[import-not-found]
-
-    import mmsa_oracle  # type: ignore[import-not-found]
 
     mmsa_oracle._scheduler_without_verbose(importlib.import_module("MMSA.trains.singleTask.MMIM"))
     train = data.dataset["train"]

@@ -16,7 +16,7 @@ def test_verdict_equals_interval_inside_the_margin(seed: int) -> None:
     rng = np.random.default_rng(seed)
     diffs = rng.normal(rng.uniform(-0.05, 0.05), rng.uniform(0.005, 0.05), size=int(rng.integers(3, 10)))
     out = tost_paired(list(diffs), margin=0.03)
-    assert out.equivalent == (-0.03 < out.low and out.high < 0.03)
+    assert out.equivalent == (out.low > -0.03 and out.high < 0.03)
     assert out.low < out.mean < out.high
 
 
