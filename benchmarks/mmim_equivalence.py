@@ -155,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--samples", type=int, default=600)
     parser.add_argument("--smoke", action="store_true", help="1 seed, 2-epoch caps, 120 samples")
+    parser.add_argument("--out-json", help="also write every seed's figures here (JSON)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO / "tests" / "models"))
     import mmsa_oracle  # type: ignore[import-not-found]
@@ -187,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> str:
         ]
     )
     print(report)
+    if args.out_json:
+        from mifusion.training.run_dir import write_json
+
+        write_json(Path(args.out_json), {"seeds": seeds, "margin": args.margin, "rows": rows, "report": report})
     return report
 
 
