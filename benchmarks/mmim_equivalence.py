@@ -41,6 +41,14 @@ REPO = Path(__file__).resolve().parents[1]
 MAX_LENGTHS = {"text": 20, "audio": 40, "vision": 40}
 
 
+def oracle() -> Any:
+    """``tests/models/mmsa_oracle.py``, the module that builds MMSA's batches and imports MMSA."""
+    folder = str(REPO / "tests" / "models")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    return importlib.import_module("mmsa_oracle")
+
+
 def prepared_data(n: int) -> Any:
     """The synthetic set as mifusion's PreparedData, native token ids, raw features."""
     from mifusion.data.spec import data_spec
@@ -58,9 +66,7 @@ def mmsa_loaders(data: Any, batch_size: int) -> dict[str, Any]:
     """MMSA-style loaders (dicts of text (B, 3, L), frames, lengths, labels) over the same splits."""
     from torch.utils.data import DataLoader
 
-    sys.path.insert(0, str(REPO / "tests" / "models"))
-    import mmsa_oracle  # type: ignore[import-not-found]
-
+    mmsa_oracle = oracle()
     loaders = {}
     for name in ("train", "valid", "test"):
         split = data.dataset[name]
@@ -157,11 +163,9 @@ def main(argv: Sequence[str] | None = None) -> str:
     parser.add_argument("--smoke", action="store_true", help="1 seed, 2-epoch caps, 120 samples")
     parser.add_argument("--out-json", help="also write every seed's figures here (JSON)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO / "tests" / "models"))
-    import mmsa_oracle  # type: ignore[import-not-found]
-
     from mifusion.models.testing import save_tiny_bert
 
+    mmsa_oracle = oracle()
     if not mmsa_oracle.import_mmsa():
         print(f"MMSA 2.2.1 not found in {mmsa_oracle.mmsa_dir()}: run `make .mmsa/.installed` first")
         return ""
@@ -191,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> str:
     if args.out_json:
         from mifusion.training.run_dir import write_json
 
-        write_json(Path(args.out_json), {"seeds": seeds, "margin": args.margin, "rows": rows, "report": report})
+        write_json(
+            Path(args.out_json), {"seeds": seeds, "margin": args.margin, "rows": rows, "report": report}
+        )
     return report
 
 

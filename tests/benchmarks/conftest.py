@@ -11,7 +11,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 MODULES = (
     "common", "mmim_vs_reference", "mmsa_side", "memory_profile", "step_profile", "train_throughput", "scaling",
-    "predict_throughput", "gpu_epoch",
+    "predict_throughput", "gpu_epoch", "mmim_equivalence", "mmsa_oracle",
 )  # fmt: skip
 
 
