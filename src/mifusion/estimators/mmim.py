@@ -8,11 +8,16 @@ terms with explicit weights (``nce``: +alpha, ``ba_<x>_<y>_lld`` and ``ba_<x>_<y
 efficient form: the terms are computed with q frozen, so one backward of
 ``task + sum(w * v) + estimator_loss`` trains q only through its own loss).
 
-Soundness (default): H is the label-split Gaussian-mixture entropy of the *same* y that q models, with a
-ridge relative to the variance, and q's log-variance is softly bounded, so rescaling y cannot raise
-``H + E log q``. ``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead: H on an
-untrained tanh projection to D/4 dims, the truncated log-likelihood, H only once the batch index exceeds
-the memory size, memory 1.
+Soundness (default): both BA terms are computed on y standardised per feature over the batch, with the
+gradient through the statistics (:func:`standardize_features`): H is the label-split Gaussian-mixture
+entropy of the *same* standardised y that q models (ridge relative to the variance), and q's
+log-variance is softly bounded. A per-feature affine map leaves I(X; Y) unchanged, and the bound is
+invariant to rescaling y, as a whole or per feature, so the encoders cannot raise it by shrinking y or
+some of its features (the raw-y form let q's sigma run to its floor over a full run: docs/models.md,
+MMIM). q's sigma reads in standard units (about 1: q predicts nothing). ``parity=True`` (with
+``likelihood="reference"``) reproduces the reference instead: log q on the raw y, H on an untrained tanh
+projection to D/4 dims, the truncated log-likelihood, H only once the batch index exceeds the memory
+size, memory 1.
 
 Example:
     >>> import torch
@@ -35,11 +40,25 @@ from torch import Tensor, nn
 from mifusion.errors import ConfigError, ShapeError
 from mifusion.estimators.barber_agakov import LIKELIHOODS, GaussianConditional
 from mifusion.estimators.base import EstimatorModule
+from mifusion.estimators.critics import SCALE_FLOOR
 from mifusion.estimators.entropy import LabelSplitEntropy
 from mifusion.estimators.functional import gaussian_log_likelihood
 from mifusion.estimators.infonce import InfoNCE
 from mifusion.estimators.penalty import frozen, ordered_modalities
 from mifusion.objectives import WeightedTerm
+
+
+def standardize_features(y: Tensor, eps: float = 1e-3) -> Tensor:
+    """(B, D) y with each feature centred and scaled to unit variance over the batch (gradient included).
+
+    The variance of each feature gets a ridge of ``eps`` times the mean variance (detached; plus a tiny
+    absolute floor), so a constant feature maps to zeros instead of NaN; the map is then invariant to
+    rescaling y, per feature or as a whole. Biased statistics: a batch of one gives zeros.
+    """
+    centred = y - y.mean(0, keepdim=True)  # (B, D)
+    variance = centred.pow(2).mean(0, keepdim=True)  # (1, D)
+    ridge = eps * variance.mean().detach() + SCALE_FLOOR**2
+    return centred * torch.rsqrt(variance + ridge)
 
 
 @dataclass
@@ -119,7 +138,7 @@ class MMIMObjective(nn.Module):
         self.pairs = [(x, y) for x, y in pairs]
         self.fused_dim, self.alpha, self.beta, self.parity = fused_dim, alpha, beta, parity
         self.entropy_weight = beta if entropy_weight is None else entropy_weight
-        self.entropy_memory = entropy_memory
+        self.entropy_memory, self.entropy_eps = entropy_memory, entropy_eps
         self.likelihoods = nn.ModuleDict()
         self.entropies = nn.ModuleDict()
         self.projections = nn.ModuleDict()
@@ -191,12 +210,13 @@ class MMIMObjective(nn.Module):
         for x, y in self.pairs:
             name = f"{x}_{y}"
             pair = self.likelihoods[name]
+            # parity: the raw y (H then on its projection); default: y standardised per feature (scale-free)
+            target = unimodal[y] if self.parity else standardize_features(unimodal[y], self.entropy_eps)
             with frozen(pair):
-                lld, sigma = pair(unimodal[x], unimodal[y])
-            own_lld, _ = pair(unimodal[x].detach(), unimodal[y].detach())
+                lld, sigma = pair(unimodal[x], target)
+            own_lld, _ = pair(unimodal[x].detach(), target.detach())
             estimator_loss = estimator_loss - own_lld
             terms[f"ba_{name}_lld"] = WeightedTerm(lld, -self.beta)
-            target = unimodal[y]
             if self.parity:
                 target = torch.tanh(self.projections[name](target))
             entropy = self.entropies[name](target, labels) if use_entropy else None
