@@ -8,14 +8,15 @@ epoch (means over the epoch's training batches) it prints and writes (``mmim_hea
 
 - ``lld`` and ``entropy``: the BA terms E log q(y|x) and H(Y), summed over the modality pairs (nats);
 - ``nce``: the CPC loss summed over the modalities, and ``chance`` = (number of modalities) x log B;
-- ``sigma``: q's mean sigma, the smallest over the pairs (units of y that q models);
+- ``sigma``: q's mean sigma, the smallest over the pairs (units of the y that q models), and
+  ``sigma_feature``: that of q's best-predicted feature;
 - ``norm_<m>``: the mean L2 norm of each unimodal vector and of the fused vector.
 
 and a plot (``mmim_health.png``), then checks the run against :data:`HEALTH` (exit code 1 if it fails).
 ``--weight-decay-sweep`` instead trains MMIM and the same network with the MI terms off
 (``alpha=beta=0``) at each ``--weight-decays`` value and seed (early stopping on, as in the preset),
 and tabulates validation and test MAE, test Corr and collapses (test MAE within ``COLLAPSE_MAE`` of
-the constant predictor's).
+the constant predictor's); seeds whose ``results.json`` exists are read back, not retrained.
 
 Run:
     python benchmarks/mmim_health.py --out runs/mmim_health                      # semi ground, 20 epochs
@@ -27,16 +28,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "claims"))
-from common import LABEL_CSV, default_encoder, semi_ground
+CLAIMS = Path(__file__).resolve().parent / "claims"
+LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
 
 MODALITIES = ("text", "audio", "vision")
 SMOKE_SETS = ("data.synth.n=160", "model.text.hidden_size=8", "model.text.intermediate_size=16")
@@ -49,7 +52,8 @@ class Health:
     """What a healthy run keeps to (documented in docs/models.md, MMIM section)."""
 
     sigma_min: float = 0.1
-    """q's sigma, in the units of y it models, stays above this in every epoch (its floor is e^-5)."""
+    """q's sigma (mean, and its best-predicted feature's), in the units of the y it models, stays above
+    this in every epoch (its floor is e^-5)."""
     norm_low: float = 0.1
     norm_high: float = 5.0
     """Every unimodal vector's mean L2 norm stays within [norm_low, norm_high] in every epoch ..."""
@@ -72,6 +76,7 @@ class EpochHealth:
     nce: float
     chance: float
     sigma: float
+    sigma_feature: float
     norm_text: float
     norm_audio: float
     norm_vision: float
@@ -84,6 +89,7 @@ def epoch_health(row: Mapping[str, float], batch_size: int) -> EpochHealth:
     pairs = [k[len("train/") : -len("_lld")] for k in row if k.startswith("train/ba_") and k.endswith("_lld")]
     cpc = [m for m in MODALITIES if f"train/diag/nce/{m}" in row]
     sigmas = [row[f"train/diag/{p}/sigma_mean"] for p in pairs]
+    features = [row.get(f"train/diag/{p}/sigma_min", math.nan) for p in pairs]
     return EpochHealth(
         epoch=int(row["epoch"]),
         lld=sum(row[f"train/{p}_lld"] for p in pairs),
@@ -91,6 +97,7 @@ def epoch_health(row: Mapping[str, float], batch_size: int) -> EpochHealth:
         nce=row.get("train/nce", math.nan),
         chance=len(cpc) * math.log(batch_size),
         sigma=min(sigmas) if sigmas else math.nan,
+        sigma_feature=min(features) if features else math.nan,
         norm_fused=row.get("train/diag/norm/fused", math.nan),
         valid_mae=row.get("valid/mae", math.nan),
         **{f"norm_{m}": row.get(f"train/diag/norm/{m}", math.nan) for m in MODALITIES},
@@ -100,9 +107,10 @@ def epoch_health(row: Mapping[str, float], batch_size: int) -> EpochHealth:
 def violations(rows: Sequence[EpochHealth], health: Health = HEALTH) -> list[str]:
     """Every way the run breaks ``health`` (empty when it is healthy)."""
     found = [
-        f"epoch {r.epoch}: sigma {r.sigma:.3g} < {health.sigma_min}"
+        f"epoch {r.epoch}: q's sigma {value:.3g} ({kind}) < {health.sigma_min}"
         for r in rows
-        if r.sigma < health.sigma_min
+        for kind, value in (("mean", r.sigma), ("best-predicted feature", r.sigma_feature))
+        if value < health.sigma_min
     ]
     for m in MODALITIES:
         first = getattr(rows[0], f"norm_{m}")
@@ -147,7 +155,8 @@ def plot(runs: Mapping[str, Sequence[EpochHealth]], path: Path, title: str, heal
         0: {"E log q(y|x)": lambda r: r.lld, "H(y)": lambda r: r.entropy,
             "their sum, the BA bound": lambda r: r.lld + r.entropy},
         1: {"CPC loss": lambda r: r.nce},
-        2: {"q's sigma (smallest pair)": lambda r: r.sigma},
+        2: {"q's sigma, mean (smallest pair)": lambda r: r.sigma,
+            "q's sigma, best-predicted feature": lambda r: r.sigma_feature},
         3: {f"{m} vector": (lambda r, m=m: getattr(r, f"norm_{m}")) for m in (*MODALITIES, "fused")},
     }  # fmt: skip
     fig, axes = plt.subplots(4, 1, figsize=(8, 10), sharex=True)
@@ -185,9 +194,10 @@ def plot(runs: Mapping[str, Sequence[EpochHealth]], path: Path, title: str, heal
 
 def read_rows(path: Path) -> list[EpochHealth]:
     """The rows of an ``mmim_health.csv`` written by an earlier run."""
+    names = [f.name for f in fields(EpochHealth)]
     with open(path, encoding="utf-8") as handle:
-        return [EpochHealth(**{k: int(v) if k == "epoch" else float(v) for k, v in r.items()})
-                for r in csv.DictReader(handle)]  # fmt: skip
+        rows = list(csv.DictReader(handle))
+    return [EpochHealth(int(r["epoch"]), *(float(r.get(k) or math.nan) for k in names[1:])) for r in rows]
 
 
 def _write_csv(rows: Sequence[Mapping[str, object]], path: Path) -> None:
@@ -198,14 +208,19 @@ def _write_csv(rows: Sequence[Mapping[str, object]], path: Path) -> None:
         writer.writerows(rows)
 
 
+def semi_data_path(args: argparse.Namespace) -> str:
+    """The semi ground's cached directory (``claims/common.py`` builds it on first use)."""
+    if str(CLAIMS) not in sys.path:  # imported here, not at module level: no side effect on import
+        sys.path.insert(0, str(CLAIMS))
+    from common import default_encoder, semi_ground
+
+    return str(semi_ground(args.label_csv, args.encoder or default_encoder(), Path(args.cache)))
+
+
 def _config(args: argparse.Namespace, extra: Sequence[str]):
     from mifusion.presets import resolve
 
-    data = (
-        list(SMOKE_SETS)
-        if args.smoke
-        else [f"data.path={semi_ground(args.label_csv, args.encoder or default_encoder(), Path(args.cache))}"]
-    )
+    data = list(SMOKE_SETS) if args.smoke else [f"data.path={semi_data_path(args)}"]
     base = [*data, "train.device=cpu", f"train.num_threads={args.threads}", f"train.epochs={args.epochs}"]
     return resolve("default", None, [*base, *extra, *args.set])
 
@@ -236,7 +251,6 @@ def diagnose(args: argparse.Namespace) -> list[EpochHealth]:
 def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
     """MMIM vs MI terms off per weight decay and seed; prints the summary table."""
     from mifusion.training.pipeline import prepare_data
-    from mifusion.training.runner import train_one
 
     arms = {"MMIM": (), "MI terms off": ("model.options.alpha=0", "model.options.beta=0")}
     records, summary = [], []
@@ -246,7 +260,7 @@ def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
             data = prepare_data(cfg)
             train, test = np.asarray(data.dataset["train"].labels), np.asarray(data.dataset["test"].labels)
             constant = float(np.abs(test - train.mean()).mean())
-            runs = [train_one(cfg, Path(args.out) / f"wd_{wd}" / arm.replace(" ", "_") / f"seed_{s}", s, data=data)
+            runs = [_seed_run(cfg, Path(args.out) / f"wd_{wd}" / arm.replace(" ", "_") / f"seed_{s}", s, data)
                     for s in args.seeds]  # fmt: skip
             for s, r in zip(args.seeds, runs):
                 records.append({"weight_decay": wd, "arm": arm, "seed": s, "valid_mae": r.valid["mae"],
@@ -265,6 +279,16 @@ def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
     for row in summary:
         print("| " + " | ".join(str(row[k]) for k in names) + " |")
     return records
+
+
+def _seed_run(cfg: object, run_dir: Path, seed: int, data: object) -> Any:
+    """Trains one seed, or reads it back when its ``results.json`` exists (an interrupted sweep resumes)."""
+    from mifusion.training.runner import RunResult, train_one
+
+    done = run_dir / "results.json"
+    if done.exists():
+        return RunResult(**json.loads(done.read_text(encoding="utf-8"))["run"])
+    return train_one(cfg, run_dir, seed, data=data)  # type: ignore[arg-type]
 
 
 def _mean_std(values: Sequence[float]) -> str:

@@ -136,7 +136,7 @@ def _train_with_ba_only(naive: bool, steps: int = 200) -> tuple[list[float], flo
         bounds.append(float(bound.detach()))
     vision = unimodal["vision"].detach()
     if naive:
-        relative_sigma = float(sigma.detach()) / float(vision.std(0).mean())
+        relative_sigma = float(sigma.detach().mean()) / float(vision.std(0).mean())
     else:
         relative_sigma = float(out.diagnostics["ba_text_vision/sigma_mean"])
     return bounds, float(vision.norm(dim=-1).mean()), relative_sigma

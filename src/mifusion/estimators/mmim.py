@@ -12,12 +12,13 @@ Soundness (default): both BA terms are computed on y standardised per feature ov
 gradient through the statistics (:func:`standardize_features`): H is the label-split Gaussian-mixture
 entropy of the *same* standardised y that q models (ridge relative to the variance), and q's
 log-variance is softly bounded. A per-feature affine map leaves I(X; Y) unchanged, and the bound is
-invariant to rescaling y, as a whole or per feature, so the encoders cannot raise it by shrinking y or
-some of its features (the raw-y form let q's sigma run to its floor over a full run: docs/models.md,
-MMIM). q's sigma reads in standard units (about 1: q predicts nothing). ``parity=True`` (with
-``likelihood="reference"``) reproduces the reference instead: log q on the raw y, H on an untrained tanh
-projection to D/4 dims, the truncated log-likelihood, H only once the batch index exceeds the memory
-size, memory 1.
+invariant to rescaling y, as a whole or per feature (down to a relative variance of
+``STANDARDIZE_EPS``), so the encoders cannot raise it by shrinking y or some of its features (the raw-y
+form let q's sigma run to its floor over a full run: docs/models.md, MMIM). q's sigma reads in
+standard units (about 1: q predicts nothing); ``sigma_min`` is that of its best-predicted feature.
+``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead: log q on the raw
+y, H on an untrained tanh projection to D/4 dims, the truncated log-likelihood, H only once the batch
+index exceeds the memory size, memory 1.
 
 Example:
     >>> import torch
@@ -33,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -47,18 +49,38 @@ from mifusion.estimators.infonce import InfoNCE
 from mifusion.estimators.penalty import frozen, ordered_modalities
 from mifusion.objectives import WeightedTerm
 
+STANDARDIZE_EPS = 1e-6
+"""Ridge of :func:`standardize_features`, relative to the mean variance of y's features."""
 
-def standardize_features(y: Tensor, eps: float = 1e-3) -> Tensor:
-    """(B, D) y with each feature centred and scaled to unit variance over the batch (gradient included).
 
-    The variance of each feature gets a ridge of ``eps`` times the mean variance (detached; plus a tiny
-    absolute floor), so a constant feature maps to zeros instead of NaN; the map is then invariant to
-    rescaling y, per feature or as a whole. Biased statistics: a batch of one gives zeros.
+def standardize_features(y: Tensor, eps: float = STANDARDIZE_EPS) -> Tensor:
+    """(B, D) y with each feature centred and scaled to unit variance over the batch, its gradient in
+    standard units.
+
+    Each feature's variance gets a ridge of ``eps`` times the mean variance (detached; plus a tiny
+    absolute floor), so a constant feature maps to zeros instead of NaN. The value is invariant to
+    rescaling y as a whole, and to rescaling single features as long as their variance stays well above
+    ``eps`` times the mean; so is the direction of the gradient. Its size is not: the gradient of a
+    scale-free function grows as 1/scale, so it is multiplied by each feature's (detached) standard
+    deviation: what flows back to y is the gradient with respect to y in units of its own spread (a
+    positive per-feature preconditioning, the same at any scale). Biased statistics: a batch of one gives
+    zeros.
     """
+    with torch.no_grad():
+        spread = y.var(0, unbiased=False, keepdim=True)  # (1, D)
+        std = torch.sqrt(spread + eps * spread.mean() + SCALE_FLOOR**2)
+    y = y.detach() + (y - y.detach()) * std  # same values; gradient multiplied by std
     centred = y - y.mean(0, keepdim=True)  # (B, D)
     variance = centred.pow(2).mean(0, keepdim=True)  # (1, D)
     ridge = eps * variance.mean().detach() + SCALE_FLOOR**2
     return centred * torch.rsqrt(variance + ridge)
+
+
+class PairEstimate(NamedTuple):
+    """Mean log q(y|x) over the batch, and q's sigma per feature of y (mean over the batch, (Dy,))."""
+
+    lld: Tensor
+    sigma: Tensor
 
 
 @dataclass
@@ -78,11 +100,11 @@ class PairLikelihood(EstimatorModule):
         self.q = GaussianConditional(x_dim, y_dim, hidden_dim=hidden_dim, num_layers=num_layers)
         self.likelihood = likelihood
 
-    def forward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean log q(y|x) over (B, Dx), (B, Dy) rows, and q's mean sigma."""
+    def forward(self, x: Tensor, y: Tensor) -> PairEstimate:
+        """Mean log q(y|x) over (B, Dx), (B, Dy) rows, and q's sigma per feature."""
         params = self.q(x)
         lld = gaussian_log_likelihood(y, params.mean, params.log_variance, self.likelihood).mean()
-        return lld, torch.exp(0.5 * params.log_variance).mean()
+        return PairEstimate(lld, torch.exp(0.5 * params.log_variance).mean(0))
 
 
 class MMIMObjective(nn.Module):
@@ -138,7 +160,7 @@ class MMIMObjective(nn.Module):
         self.pairs = [(x, y) for x, y in pairs]
         self.fused_dim, self.alpha, self.beta, self.parity = fused_dim, alpha, beta, parity
         self.entropy_weight = beta if entropy_weight is None else entropy_weight
-        self.entropy_memory, self.entropy_eps = entropy_memory, entropy_eps
+        self.entropy_memory = entropy_memory
         self.likelihoods = nn.ModuleDict()
         self.entropies = nn.ModuleDict()
         self.projections = nn.ModuleDict()
@@ -211,7 +233,7 @@ class MMIMObjective(nn.Module):
             name = f"{x}_{y}"
             pair = self.likelihoods[name]
             # parity: the raw y (H then on its projection); default: y standardised per feature (scale-free)
-            target = unimodal[y] if self.parity else standardize_features(unimodal[y], self.entropy_eps)
+            target = unimodal[y] if self.parity else standardize_features(unimodal[y])
             with frozen(pair):
                 lld, sigma = pair(unimodal[x], target)
             own_lld, _ = pair(unimodal[x].detach(), target.detach())
@@ -222,7 +244,8 @@ class MMIMObjective(nn.Module):
             entropy = self.entropies[name](target, labels) if use_entropy else None
             value = entropy.value if entropy is not None and not entropy.skipped else lld.new_zeros(())
             terms[f"ba_{name}_entropy"] = WeightedTerm(value, -self.entropy_weight)
-            diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach()
+            diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach().mean()
+            diagnostics[f"ba_{name}/sigma_min"] = sigma.detach().min()  # the best-predicted feature
         for m in self.dims:
             diagnostics[f"norm/{m}"] = unimodal[m].detach().norm(dim=-1).mean()
         diagnostics["norm/fused"] = fused.detach().norm(dim=-1).mean()
