@@ -114,7 +114,7 @@ def violations(rows: Sequence[EpochHealth], health: Health = HEALTH) -> list[str
     ]
     for m in MODALITIES:
         first = getattr(rows[0], f"norm_{m}")
-        for r in rows:
+        for r in rows if not math.isnan(first) else ():  # a modality the model does not use
             norm = getattr(r, f"norm_{m}")
             ratio = max(norm / first, first / norm) if norm > 0 and first > 0 else math.inf
             if not health.norm_low <= norm <= health.norm_high or ratio > health.norm_ratio:
