@@ -10,14 +10,21 @@ efficient form: the terms are computed with q frozen, so one backward of
 is the reference's separate stage 1 instead: ``-sum lld`` on the live representations, with no side effect
 on the entropy memory or the batch index.
 
-Soundness (default): H is the label-split Gaussian-mixture entropy of the *same* y that q models, with a
-ridge relative to the variance, and q's log-variance is softly bounded, so rescaling y cannot raise
-``H + E log q``. ``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead (checked step by step
-against MMSA 2.2.1 in ``tests/models/test_mmim_vs_mmsa.py``): H on a tanh projection to D/4 dims that no
-optimiser ever steps, on the biased covariance without a ridge, the truncated log-likelihood with q's raw
-log-variance, H computed once the memory holds a batch and added only once the batch index exceeds the
-memory size, and q trained only in the separate stage 1 (``estimator_loss`` is None in stage 2; the BA
-terms reach q's parameters there only through the clipping norm, as in the reference).
+Soundness (default): both BA terms are computed on y standardised per feature over the batch, with the
+gradient through the statistics (:func:`standardize_features`): H is the label-split Gaussian-mixture
+entropy of the *same* standardised y that q models (ridge relative to the variance), and q's
+log-variance is softly bounded. A per-feature affine map leaves I(X; Y) unchanged, and the bound is
+invariant to rescaling y, as a whole or per feature (down to a relative variance of
+``STANDARDIZE_EPS``), so the encoders cannot raise it by shrinking y or some of its features (the raw-y
+form let q's sigma run to its floor over a full run: docs/models.md, MMIM). q's sigma reads in
+standard units (about 1: q predicts nothing); ``sigma_min`` is that of its best-predicted feature.
+``parity=True`` (with ``likelihood="reference"``) reproduces the reference instead (checked step by step
+against MMSA 2.2.1 in ``tests/models/test_mmim_vs_mmsa.py``): log q on the raw y with the truncated
+log-likelihood and q's raw log-variance, H on a tanh projection to D/4 dims that no optimiser ever steps,
+on the biased covariance without a ridge, computed once the memory holds a batch and added only once the
+batch index exceeds the memory size (memory 1), and q trained only in the separate stage 1
+(``estimator_loss`` is None in stage 2; the BA terms reach q's parameters there only through the clipping
+norm, as in the reference).
 
 Example:
     >>> import torch
@@ -33,6 +40,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -40,11 +48,45 @@ from torch import Tensor, nn
 from mifusion.errors import ConfigError, ShapeError
 from mifusion.estimators.barber_agakov import LIKELIHOODS, GaussianConditional
 from mifusion.estimators.base import EstimatorModule
+from mifusion.estimators.critics import SCALE_FLOOR
 from mifusion.estimators.entropy import LabelSplitEntropy
 from mifusion.estimators.functional import gaussian_log_likelihood
 from mifusion.estimators.infonce import InfoNCE
 from mifusion.estimators.penalty import frozen, ordered_modalities
 from mifusion.objectives import WeightedTerm
+
+STANDARDIZE_EPS = 1e-6
+"""Ridge of :func:`standardize_features`, relative to the mean variance of y's features."""
+
+
+def standardize_features(y: Tensor, eps: float = STANDARDIZE_EPS) -> Tensor:
+    """(B, D) y with each feature centred and scaled to unit variance over the batch, its gradient in
+    standard units.
+
+    Each feature's variance gets a ridge of ``eps`` times the mean variance (detached; plus a tiny
+    absolute floor), so a constant feature maps to zeros instead of NaN. The value is invariant to
+    rescaling y as a whole, and to rescaling single features as long as their variance stays well above
+    ``eps`` times the mean; so is the direction of the gradient. Its size is not: the gradient of a
+    scale-free function grows as 1/scale, so it is multiplied by each feature's (detached) standard
+    deviation: what flows back to y is the gradient with respect to y in units of its own spread (a
+    positive per-feature preconditioning, the same at any scale). Biased statistics: a batch of one gives
+    zeros.
+    """
+    with torch.no_grad():
+        spread = y.var(0, unbiased=False, keepdim=True)  # (1, D)
+        std = torch.sqrt(spread + eps * spread.mean() + SCALE_FLOOR**2)
+    y = y.detach() + (y - y.detach()) * std  # same values; gradient multiplied by std
+    centred = y - y.mean(0, keepdim=True)  # (B, D)
+    variance = centred.pow(2).mean(0, keepdim=True)  # (1, D)
+    ridge = eps * variance.mean().detach() + SCALE_FLOOR**2
+    return centred * torch.rsqrt(variance + ridge)
+
+
+class PairEstimate(NamedTuple):
+    """Mean log q(y|x) over the batch, and q's sigma per feature of y (mean over the batch, (Dy,))."""
+
+    lld: Tensor
+    sigma: Tensor
 
 
 @dataclass
@@ -68,11 +110,11 @@ class PairLikelihood(EstimatorModule):
         )
         self.likelihood = likelihood
 
-    def forward(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean log q(y|x) over (B, Dx), (B, Dy) rows, and q's mean sigma."""
+    def forward(self, x: Tensor, y: Tensor) -> PairEstimate:
+        """Mean log q(y|x) over (B, Dx), (B, Dy) rows, and q's sigma per feature."""
         params = self.q(x)
         lld = gaussian_log_likelihood(y, params.mean, params.log_variance, self.likelihood).mean()
-        return lld, torch.exp(0.5 * params.log_variance).mean()
+        return PairEstimate(lld, torch.exp(0.5 * params.log_variance).mean(0))
 
 
 class MMIMObjective(nn.Module):
@@ -194,7 +236,8 @@ class MMIMObjective(nn.Module):
         """
         loss = next(iter(unimodal.values())).new_zeros(())
         for x, y in self.pairs:
-            lld, _ = self.likelihoods[f"{x}_{y}"](unimodal[x], unimodal[y])
+            target = unimodal[y] if self.parity else standardize_features(unimodal[y])
+            lld, _ = self.likelihoods[f"{x}_{y}"](unimodal[x], target)
             loss = loss - lld
         return loss
 
@@ -218,21 +261,23 @@ class MMIMObjective(nn.Module):
         for x, y in self.pairs:
             name = f"{x}_{y}"
             pair = self.likelihoods[name]
+            # parity: the raw y (H then on its projection); default: y standardised per feature (scale-free)
+            target = unimodal[y] if self.parity else standardize_features(unimodal[y])
             if self.parity:  # live q: its gradients count in the reference's clipping norm
-                lld, sigma = pair(unimodal[x], unimodal[y])
+                lld, sigma = pair(unimodal[x], target)
             else:
                 with frozen(pair):
-                    lld, sigma = pair(unimodal[x], unimodal[y])
-                own_lld, _ = pair(unimodal[x].detach(), unimodal[y].detach())
+                    lld, sigma = pair(unimodal[x], target)
+                own_lld, _ = pair(unimodal[x].detach(), target.detach())
                 estimator_loss = estimator_loss - own_lld
             terms[f"ba_{name}_lld"] = WeightedTerm(lld, -self.beta)
-            target = unimodal[y]
             if self.parity:
                 target = torch.tanh(self.projections[name](target))
             entropy = self.entropies[name](target, labels)
             value = entropy.value if not entropy.skipped else lld.new_zeros(())
             terms[f"ba_{name}_entropy"] = WeightedTerm(value, -entropy_weight)
-            diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach()
+            diagnostics[f"ba_{name}/sigma_mean"] = sigma.detach().mean()
+            diagnostics[f"ba_{name}/sigma_min"] = sigma.detach().min()  # the best-predicted feature
         for m in self.dims:
             diagnostics[f"norm/{m}"] = unimodal[m].detach().norm(dim=-1).mean()
         diagnostics["norm/fused"] = fused.detach().norm(dim=-1).mean()
