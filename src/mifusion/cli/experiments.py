@@ -20,9 +20,8 @@ def _progress(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _config(args: argparse.Namespace) -> Any:
-    from mifusion.presets import resolve
-
+def _flag_overrides(args: argparse.Namespace) -> list[str]:
+    """The --data/--model/--penalty/--modalities/--seeds flags as config overrides."""
     overrides: list[str] = []
     if args.data:
         overrides.append(f"data.path={args.data}")
@@ -34,7 +33,35 @@ def _config(args: argparse.Namespace) -> Any:
         overrides.append(f"data.modalities=[{args.modalities}]")
     if args.seeds:
         overrides.append(f"train.seeds=[{','.join(str(s) for s in args.seeds)}]")
-    return resolve(args.preset, args.config, [*overrides, *args.set])
+    return overrides
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from mifusion.presets import resolve
+
+    return resolve(args.preset, args.config, [*_flag_overrides(args), *args.set])
+
+
+def _resume_config(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The saved config of ``--resume DIR`` with the flags and --set applied (checked against it later)."""
+    from mifusion.config import load
+    from mifusion.errors import ConfigError
+
+    out = Path(args.resume)
+    for flag, value in (
+        ("--preset", args.preset),
+        ("--config", args.config),
+        ("--overwrite", args.overwrite),
+    ):
+        if value:
+            raise ConfigError(
+                f"--resume continues the run's own config; drop {flag} (change settings with --set)"
+            )
+    if args.out and Path(args.out) != out:
+        raise ConfigError(f"--resume {out} writes into {out}; drop --out {args.out}")
+    if not (out / "config.yaml").is_file():
+        raise ConfigError(f"{out}: nothing to resume (no config.yaml); check the run directory")
+    return load(out / "config.yaml", [*_flag_overrides(args), *args.set]), out
 
 
 def train(args: argparse.Namespace) -> int:
@@ -52,24 +79,19 @@ def train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from mifusion.config import load
     from mifusion.evaluation.reports import experiment_table
     from mifusion.training.runner import run_experiment
 
     if args.resume:
-        out = Path(args.resume)
-        if not (out / "config.yaml").exists():
-            from mifusion.errors import ConfigError
-
-            raise ConfigError(f"{out}: nothing to resume (no config.yaml); check the run directory")
-        cfg = load(out / "config.yaml", args.set)
+        cfg, out = _resume_config(args)
     else:
         cfg = _config(args)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out = Path(args.out or f"runs/{cfg.model.name}-{stamp}")
     result = run_experiment(
-        cfg, out, resume=bool(args.resume), checkpoint_every=args.checkpoint_every, progress=_progress(args)
-    )
+        cfg, out, resume=bool(args.resume), overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
+        progress=_progress(args),
+    )  # fmt: skip
     from mifusion.training.distributed import world
 
     if world()[0] != 0:  # torchrun: only rank 0 reports
@@ -145,8 +167,17 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="config overrides"
     )
-    p.add_argument("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument(
+        "--out", help="run directory (default runs/MODEL-TIMESTAMP); an existing, non-empty one is refused"
+    )
+    p.add_argument(
+        "--resume", metavar="RUN_DIR",
+        help="continue an interrupted run (only --set train.epochs/seeds/device/... may change)",
+    )  # fmt: skip
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="train into an existing --out: the old run is moved aside to OUT.old-TIME, never deleted",
+    )  # fmt: skip
     p.add_argument("--checkpoint-every", type=int, metavar="STEPS", help="also checkpoint every N steps")
     p.add_argument("--quiet", action="store_true", help="no progress bars or epoch logs")
 
