@@ -77,7 +77,10 @@ def test_resume_refuses_settings_that_would_break_the_checkpoint(tmp_path: Path)
     saved = load(None)
     assert resume_changes(saved, load(None, ["train.epochs=99", "train.seeds=[1,2]"])) == []
     changed = load(None, ["model.sequence.hidden_dim=64", "train.lr=0.5"])
-    assert resume_changes(saved, changed) == ["model.sequence.hidden_dim (16 -> 64)", "train.lr (0.001 -> 0.5)"]
+    assert resume_changes(saved, changed) == [
+        "model.sequence.hidden_dim (16 -> 64)",
+        "train.lr (0.001 -> 0.5)",
+    ]
     with pytest.raises(ConfigError, match=r"model.sequence.hidden_dim \(16 -> 64\)"):
         check_resume(tmp_path, saved, changed)
 
