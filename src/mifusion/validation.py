@@ -204,6 +204,9 @@ def check_config(cfg: ExperimentConfig) -> None:
         extra = f" ({len(problems) - 1} more problem(s) after fixing this)" if len(problems) > 1 else ""
         raise ConfigError(problems[0] + extra)
     check_device(cfg.train.device)
+    if not cfg.data.path:
+        synth = cfg.data.synth
+        check_synth_memory(synth.like, synth.n, synth.aligned)
 
 
 def check_build(cfg: ExperimentConfig, data: PreparedData) -> None:
@@ -227,3 +230,30 @@ def check_build(cfg: ExperimentConfig, data: PreparedData) -> None:
             "check model.* and penalty.* (e.g. attention heads must divide the width)"
         ) from None
     del model
+
+
+SYNTH_PROBE = 30
+SYNTH_PEAK_FACTOR = 3.0
+"""Peak memory of the generator relative to its output (intermediate maps and noise), measured loosely."""
+
+
+def check_synth_memory(like: str, n: int | None, aligned: bool = False, params: Any = None) -> None:
+    """Refuses a synthetic dataset of ``n`` samples that would not fit in memory (before generating it).
+
+    The bytes per sample come from a 30-sample probe with the same settings.
+    """
+    if n is None or n <= SYNTH_PROBE:
+        return
+    from mifusion.data.synthetic import generate
+    from mifusion.files import check_memory
+
+    probe = generate(like=like, n=SYNTH_PROBE, seed=0, aligned=aligned, params=params)
+    arrays = [a for s in probe for a in (*s.sequences.values(), *s.lengths.values(), s.labels, s.ids)]
+    arrays += [s.token_ids for s in probe if s.token_ids is not None]
+    per_sample = sum(int(getattr(a, "nbytes", 0)) for a in arrays) / SYNTH_PROBE
+    per_sample += sum(len(t) for s in probe for t in (s.raw_text or [])) * 2 / SYNTH_PROBE
+    check_memory(
+        per_sample * n * SYNTH_PEAK_FACTOR,
+        f"a synthetic {like} dataset of {n} samples",
+        "use a smaller --n / data.synth.n",
+    )

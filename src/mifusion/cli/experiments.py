@@ -120,7 +120,7 @@ def predict(args: argparse.Namespace) -> int:
 
     count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split, args.seed)
     which = f"seed {args.seed}" if args.seed is not None else "mean over the run's seeds"
-    print(f"wrote {count} predictions ({which}) to {args.out}")
+    print(f"wrote {count} predictions for the {args.split} split of {args.data} ({which}) to {args.out}")
     return 0
 
 
@@ -188,23 +188,25 @@ def register(sub: Any) -> None:
         "  mifusion evaluate runs/mmim --robustness",
         evaluate,
     )  # fmt: skip
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a trained run (mifusion train --out DIR)")
     p.add_argument("--data", help="dataset to evaluate on (default: the run's own data)")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="split to evaluate (default test; also train, valid)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--robustness", action="store_true", help="drop modalities / add noise; table + plot")
 
     p = add_command(
         sub, "predict",
-        "Write predictions of a trained run for a dataset as CSV (id, prediction, label); multi-seed runs "
-        "predict the mean over seeds.",
+        "Write predictions of a trained run for one split of a dataset (default: test) as CSV (id, "
+        "prediction, label); multi-seed runs predict the mean over seeds.",
         "  mifusion predict runs/mmim data/mosi.pkl --out predictions.csv\n"
         "  mifusion predict runs/mmim data/mosi.pkl --out seed1.csv --seed 1111", predict,
     )  # fmt: skip
-    p.add_argument("run_dir")
-    p.add_argument("data")
-    p.add_argument("--out", required=True)
-    p.add_argument("--split", default="test")
+    p.add_argument("run_dir", help="a trained run (mifusion train --out DIR)")
+    p.add_argument("data", help="dataset file or folder to predict for")
+    p.add_argument("--out", required=True, help="CSV file to write (id, prediction[, label])")
+    p.add_argument(
+        "--split", default="test", help="which split of DATA to predict (default test; also train, valid)"
+    )
     p.add_argument("--seed", type=int, help="use this seed only (default: mean over every seed: an ensemble)")
 
     p = add_command(
@@ -226,6 +228,6 @@ def register(sub: Any) -> None:
         sub, "compare", "One table from several runs: mean ± std and paired differences to a baseline.",
         "  mifusion compare runs/tfn runs/tfn_js --baseline runs/tfn", compare,
     )  # fmt: skip
-    p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--baseline")
-    p.add_argument("--split", default="test")
+    p.add_argument("run_dirs", nargs="+", help="trained runs to put side by side")
+    p.add_argument("--baseline", help="the run the others are compared with (paired differences per seed)")
+    p.add_argument("--split", default="test", help="split whose saved metrics are compared (default test)")

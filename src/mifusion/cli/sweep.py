@@ -170,10 +170,23 @@ def _prepare_study(plan: Any, settings: Any) -> None:
         study.set_user_attr("metric", metric)
 
 
+def _require_existing_sqlite(url: str) -> None:
+    """report/retrain read a study: a SQLite file that does not exist is an error, never created."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise _error(
+            f"{path}: no study database here; check --storage (a sweep writes OUT/study.db, "
+            "e.g. sqlite:///runs/sweep_default/study.db)"
+        )
+
+
 def _report(args: argparse.Namespace, study_name: str, out: Path, settings: Any) -> int:
     from mifusion.sweeps.report import RETRAIN_SEEDS, retrain_best, write_report
     from mifusion.sweeps.study import load_study, open_storage
 
+    _require_existing_sqlite(settings.url)
     study = load_study(open_storage(settings), study_name)
     seeds_n = args.retrain_seeds if args.retrain_seeds is not None else (5 if args.action == "retrain" else 0)
     if args.action != "retrain":
