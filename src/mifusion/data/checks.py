@@ -51,7 +51,7 @@ def whole_numbers(value: Any, field: str, where: str) -> np.ndarray:
         if bad.any():
             raise DataError(
                 f"{where}: field {field!r} holds {int(bad.sum())} non-integer value(s) (first: "
-                f"{array[bad].flat[0]!r}); it counts frames or tokens, store whole numbers"
+                f"{float(array[bad].flat[0])!r}); it counts frames or tokens, store whole numbers"
             )
     return array.astype(np.int64, copy=False)
 

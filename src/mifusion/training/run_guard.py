@@ -90,7 +90,7 @@ def _check_name_lengths(path: Path) -> None:
     for part in path.absolute().parts:
         if len(os.fsencode(part)) + len(".old-00000000-000000-00") > NAME_MAX:
             raise ConfigError(
-                f"{path}: the name {part[:24]}... is too long (ENAMETOOLONG; keep each name under "
+                f"{str(path)[:48]}...: the name {part[:24]}... is too long (ENAMETOOLONG; keep each name under "
                 f"{NAME_MAX - 23} bytes); choose a shorter --out"
             )
 
