@@ -6,9 +6,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hostile import CASES, PWNED, Case
 
 from mifusion.cli import main
-from hostile import CASES, PWNED, Case
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
