@@ -166,7 +166,15 @@ def _plot(summary: Summary, path: Path) -> None:
             "tab:blue" if "masked" in n else "tab:orange" if "zeroed" in n else "tab:gray" for n, _ in rest
         ],
     )
-    ax.set(xlabel="MAE change vs intact (mean ± std over seeds; higher = worse)", title="Robustness")
+    from matplotlib.patches import Patch
+
+    kinds = [("tab:blue", "modality masked out"), ("tab:orange", "features zeroed"), ("tab:gray", "other")]
+    ax.legend(handles=[Patch(color=c, label=n) for c, n in kinds], loc="upper left", bbox_to_anchor=(1.02, 1))
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set(
+        xlabel="MAE change vs intact (label units; mean ± std over seeds; higher = worse)",
+        title="Robustness to missing or perturbed modalities",
+    )
     _save(fig, path)
     plt.close(fig)
 

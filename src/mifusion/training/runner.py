@@ -155,7 +155,7 @@ def train_one(
     )  # fmt: skip
     if rank == 0:
         write_run_results(out_dir, result, test)
-        write_run_plots(out_dir, fit.history, test)
+        write_run_plots(out_dir, fit.history, test, fit.best_epoch, cfg.train.select_metric)
     else:
         shutil.rmtree(out_dir, ignore_errors=True)
         result.run_dir = str(final_dir)
@@ -185,6 +185,10 @@ def preflight(cfg: ExperimentConfig, out_dir: Path, *, resume: bool = False, ove
     from mifusion.validation import check_config
 
     check_config(cfg)
+    if cfg.data.path and not Path(cfg.data.path).exists():
+        from mifusion.errors import DataError
+
+        raise DataError(f"{cfg.data.path}: no such file or directory; check --data / data.path")
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun: only rank 0 owns the run directory
         return
     check_output(out_dir, resume=resume, overwrite=overwrite)
