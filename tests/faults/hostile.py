@@ -263,6 +263,10 @@ CASES: tuple[Case, ...] = (
     Case(5, "huge_hdf5_shape", _huge_declared, ("GiB of memory",)),
     Case(5, "out_under_a_file", lambda f: ["train", *TINY, "--out", str(f / "hostile.py" / "run")] if
          (f / "hostile.py").write_text("x") else [], ("not a directory",)),
+    Case(5, "synth_under_a_device", lambda f: ["data", "synth", "/dev/null/x.pkl", "--n", "40"],
+         ("not a directory",)),
+    Case(5, "convert_name_too_long", lambda f: ["data", "convert", str(safe_dir(f)), str(f / ("y" * 300))],
+         ("too long",)),
     # 6: newcomer frictions
     Case(6, "choice_error", lambda f: ["data", "inspect", "x", "--format", "nope"], ("invalid choice", "--help")),
     Case(6, "unknown_format_names_the_flag", lambda f: inspect(_touch(f / "README.md")), ("--format",)),

@@ -85,6 +85,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from mifusion.data.io import load_dataset
 
+    _check_destination(args.dst, args.to)
     dataset = load_dataset(args.src, args.format, strict=args.strict, folds=args.folds)
     kind = _save(dataset, args.dst, args.to)
     print(f"wrote {args.dst} ({kind})")
@@ -106,8 +107,10 @@ def _check_destination(dst: str, to: str | None) -> None:
     """Refuses a destination the writer would refuse, before any expensive work (DataError)."""
     from mifusion.data.safe_format import MANIFEST
     from mifusion.errors import DataError
+    from mifusion.training.run_guard import check_creatable
 
     path = Path(dst)
+    check_creatable(path, "the dataset", "destination")
     if _writer(dst, to) == "safe" and path.exists() and not (path / MANIFEST).is_file():
         raise DataError(f"{dst}: exists and is not a mifusion safe-format directory; choose a new path")
     if _writer(dst, to) == "mmsa" and path.is_dir():

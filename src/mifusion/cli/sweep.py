@@ -128,10 +128,12 @@ def _run(args: argparse.Namespace, study_name: str, out: Path, settings: Any) ->
     from mifusion.sweeps.space import declared_space, free_parameters, parse_search_space
     from mifusion.sweeps.study import mask_url
     from mifusion.sweeps.worker import SweepPlan, run_worker, spawn_workers
+    from mifusion.validation import check_config
 
     if args.trials < 1 or args.workers < 1 or args.seeds_per_trial < 1:
         raise _error("--trials, --workers and --seeds-per-trial must be positive")
     cfg = resolve(args.preset, args.config, args.overrides)
+    check_config(cfg)  # every trial would fail on these: refuse before the study is created
     specs = free_parameters(parse_search_space(declared_space(cfg)), args.overrides)
     if not specs:
         raise _error("nothing to search: every search_space parameter is fixed by --set; drop one --set")

@@ -85,39 +85,30 @@ def check_resume(run_dir: Path, saved: ExperimentConfig, requested: ExperimentCo
         )
 
 
-def _check_name_lengths(path: Path) -> None:
-    """Refuses a path with a component too long for the file system (ENAMETOOLONG), before any stat."""
+def check_creatable(path: Path, what: str = "the run directory", flag: str = "--out") -> None:
+    """Refuses a path that cannot be created: a name too long (ENAMETOOLONG), a file in the way, an
+    ancestor without write access (EACCES). Read-only; nothing is created."""
     for part in path.absolute().parts:
         if len(os.fsencode(part)) + len(".old-00000000-000000-00") > NAME_MAX:
             raise ConfigError(
-                f"{str(path)[:48]}...: the name {part[:24]}... is too long (ENAMETOOLONG; keep each name under "
-                f"{NAME_MAX - 23} bytes); choose a shorter --out"
+                f"{str(path)[:48]}...: the name {part[:24]}... is too long (ENAMETOOLONG; keep each name "
+                f"under {NAME_MAX - 23} bytes); choose a shorter {flag}"
             )
-
-
-def _existing_ancestor(path: Path) -> Path:
-    current = path.absolute()
-    while not current.exists() and current != current.parent:
-        current = current.parent
-    return current
-
-
-def _check_creatable(path: Path) -> None:
-    """Refuses a path that cannot become a directory: a file in the way, no write access."""
-    anchor = _existing_ancestor(path)
-    if not anchor.is_dir():
-        raise ConfigError(f"{path}: cannot create the run directory: {anchor} is not a directory")
+    anchor = path.absolute()
+    while not anchor.exists() and anchor != anchor.parent:
+        anchor = anchor.parent
+    if anchor != path.absolute() and not anchor.is_dir():
+        raise ConfigError(f"{path}: cannot create {what}: {anchor} is not a directory; choose another {flag}")
     if anchor != path.absolute() and not os.access(anchor, os.W_OK | os.X_OK):
         raise ConfigError(
-            f"{path}: cannot create the run directory: {anchor} is not writable (EACCES); "
-            "choose another --out"
+            f"{path}: cannot create {what}: {anchor} is not writable (EACCES); choose another {flag}"
         )
 
 
 def check_output(path: Path, *, resume: bool = False, overwrite: bool = False) -> None:
     """Read-only check of a run's destination before any work (ConfigError when it cannot be used)."""
     path = Path(path)
-    _check_name_lengths(path)
+    check_creatable(path)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other; choose one")
     if path.exists() and not path.is_dir():
@@ -128,7 +119,6 @@ def check_output(path: Path, *, resume: bool = False, overwrite: bool = False) -
         if not os.access(path, os.W_OK | os.X_OK):
             raise ConfigError(f"{path}: the run directory is not writable (EACCES); fix its permissions")
         return
-    _check_creatable(path)
     if overwrite and path.is_dir() and not os.access(path.absolute().parent, os.W_OK | os.X_OK):
         raise ConfigError(f"{path}: cannot move it aside: {path.absolute().parent} is not writable (EACCES)")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
