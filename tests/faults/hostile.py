@@ -208,6 +208,9 @@ CASES: tuple[Case, ...] = (
     Case(1, "resume_with_preset", lambda f: ["train", "--resume", str(run_dir(f)), "--preset", "synth_tfn"],
          ("drop --preset",)),
     Case(1, "resume_nothing", lambda f: ["train", "--resume", str(f / "none")], ("nothing to resume",)),
+    Case(1, "sweep_retrain_over_a_retrain", lambda f: ["sweep", "retrain", "--study", "s", "--out", str(f / "sw"),
+         "--storage", f"sqlite:///{f}/study.db"] if _touch(f / "sw" / "retrain" / "retrain.md") else [],
+         ("already holds a retrained run",)),
     Case(1, "out_is_a_file", lambda f: ["train", *TINY, "--out", str(f / "hostile.py")] if
          (f / "hostile.py").write_text("x") else [], ("not a directory",)),
     # 2: every mistake caught before work starts
@@ -276,6 +279,7 @@ CASES: tuple[Case, ...] = (
 
 
 def _touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("# not data\n")
     return path
 
