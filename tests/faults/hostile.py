@@ -253,6 +253,9 @@ CASES: tuple[Case, ...] = (
     Case(4, "pickle_label_strings",
          lambda f: _pickle(f, {s: _raw_split(3, regression_labels=np.array(["a", "b", "c"])) for s in
                               ("train", "valid", "test")}), ("regression_labels", "real numbers")),
+    Case(4, "pickle_labels_n_by_2",
+         lambda f: _pickle(f, {s: _raw_split(3, regression_labels=np.zeros((3, 2))) for s in
+                              ("train", "valid", "test")}), ("regression_labels", "(3, 2)")),
     Case(4, "pickle_complex_audio",
          lambda f: _pickle(f, {s: _raw_split(3, audio=np.ones((3, 4, 3), np.complex64)) for s in
                               ("train", "valid", "test")}), ("audio", "complex")),

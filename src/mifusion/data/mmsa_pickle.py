@@ -95,6 +95,17 @@ def _sequence(
     return seq, lengths
 
 
+def _labels(value: Any, key: str, split: str) -> np.ndarray:
+    """One real label per sample: (N,) as is, (N, 1) reshaped (with a message), anything else refused."""
+    labels = real_array(value, key, f"split {split!r}")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        log.info("split %r: %s has shape %s; read as (%d,)", split, key, labels.shape, len(labels))
+        labels = labels.reshape(-1)
+    if labels.ndim != 1:
+        raise DataError(f"split {split!r}: field {key!r} has shape {labels.shape}; expected (N,) or (N, 1)")
+    return labels
+
+
 def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
     if not isinstance(raw, dict):
         raise DataError(f"split {name!r} is a {type(raw).__name__}, expected a dict of arrays")
@@ -104,7 +115,7 @@ def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
     split = SplitData(
         name=name,
         ids=np.asarray([str(i) for i in np.asarray(raw["id"]).reshape(-1)]),
-        labels=real_array(raw["regression_labels"], "regression_labels", f"split {name!r}").reshape(-1),
+        labels=_labels(raw["regression_labels"], "regression_labels", name),
     )
     n = len(split.labels)
     for key, value in raw.items():
@@ -140,7 +151,7 @@ def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
     for m, suffix in UNIMODAL_KEYS.items():
         key = f"regression_labels_{suffix}"
         if key in raw:
-            split.unimodal_labels[m] = real_array(raw[key], key, f"split {name!r}").reshape(-1)
+            split.unimodal_labels[m] = _labels(raw[key], key, name)
     return split
 
 
