@@ -34,16 +34,16 @@ import torch
 import mifusion.training.trainer as trainer
 from mifusion.training.checkpoint import atomic_write_bytes
 mode, k = sys.argv[1], int(sys.argv[2])
-count = [0]
+count = {"step": 0, "save": 0}
 real_step, real_save = trainer.train_step, trainer.save_checkpoint
 def step(*args, **kwargs):
-    count[0] += 1
-    if mode == "step" and count[0] == k:
+    count["step"] += 1
+    if mode == "step" and count["step"] == k:
         os.kill(os.getpid(), signal.SIGKILL)
     return real_step(*args, **kwargs)
 def save(path, state):
-    count[0] += 1
-    if mode == "save" and count[0] == k:
+    count["save"] += 1
+    if mode == "save" and count["save"] == k:
         def write(handle):
             torch.save(state, handle)
             handle.flush()

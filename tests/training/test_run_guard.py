@@ -52,6 +52,9 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path: Pat
             claim(run, resume=True)
         with pytest.raises(ConfigError, match="another mifusion process"):
             claim(run, overwrite=True)
+        (run / "config.yaml").write_text("train: {}\n")
+        with pytest.raises(ConfigError, match="another mifusion process"):
+            check_output(run, resume=True)  # found before any work starts
     with claim(run, resume=True):  # released: the next writer gets it
         pass
 

@@ -91,7 +91,7 @@ def _replace_nonfinite(dataset: MultimodalDataset, strict: bool, claimed_finite:
         if strict:
             raise DataError(
                 f"{dataset.meta['source']}: {sum(counts.values())} non-finite feature values ({where}); "
-                "drop --strict to replace them by 0"
+                "drop --strict (train: data.strict) to replace them by 0"
             )
         log.warning(
             "%s: replaced %d non-finite feature values by 0 (%s)",

@@ -113,6 +113,8 @@ def check_output(path: Path, *, resume: bool = False, overwrite: bool = False) -
         raise ConfigError("--resume and --overwrite exclude each other; choose one")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{path}: exists and is not a directory; choose another --out")
+    if (resume or overwrite) and (path / LOCK_NAME).is_file():
+        _release(_lock(path, create=False))  # refuse now, before any work, when another writer holds it
     if resume:
         if not (path / "config.yaml").is_file():
             raise ConfigError(f"{path}: nothing to resume (no config.yaml); check the run directory")
@@ -149,10 +151,17 @@ def remove_paths(paths: list[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def _lock(path: Path) -> int:
-    """An exclusive, non-blocking flock on ``path/.lock``; ConfigError naming the holder when taken."""
+def _release(fd: int) -> None:
+    os.close(fd)
+
+
+def _lock(path: Path, create: bool = True) -> int:
+    """An exclusive, non-blocking flock on ``path/.lock``; ConfigError naming the holder when taken.
+
+    With ``create=False`` the lock file must exist and is left as it is (a probe that writes nothing).
+    """
     lock_path = path / LOCK_NAME
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT if create else os.O_RDONLY, 0o644)
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX: no advisory lock
@@ -166,8 +175,9 @@ def _lock(path: Path) -> int:
             f"{path}: another mifusion process (pid {holder}) is writing this run; wait for it to finish "
             "or choose another --out"
         ) from None
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    if create:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
     return fd
 
 
