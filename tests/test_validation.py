@@ -75,3 +75,16 @@ def test_trial_build_refuses_heads_that_do_not_divide_the_width(tiny_dataset: ob
     with pytest.raises(ConfigError, match="mult cannot be built"):
         check_build(cfg, data)
     check_build(load(None, ["model.name=mult", "model.hidden_dim=16"]), data)
+
+
+def test_token_ids_outside_the_encoder_vocabulary_are_refused(tiny_dataset: object) -> None:
+    import dataclasses
+
+    from mifusion.training.pipeline import prepare
+
+    cfg = load(None, ["model.hidden_dim=16"])
+    data = prepare(tiny_dataset, cfg)  # type: ignore[arg-type]
+    check_build(cfg, data)
+    small = dataclasses.replace(data, spec=dataclasses.replace(data.spec, vocab_size=3))
+    with pytest.raises(ConfigError, match="vocabulary of 3"):
+        check_build(cfg, small)

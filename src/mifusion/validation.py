@@ -25,7 +25,15 @@ from mifusion.errors import ConfigError
 if TYPE_CHECKING:
     from mifusion.training.pipeline import PreparedData
 
-__all__ = ["check_build", "check_config", "check_device", "check_select_metric", "config_problems"]
+__all__ = [
+    "check_build",
+    "check_config",
+    "check_device",
+    "check_select_metric",
+    "check_synth_memory",
+    "check_token_ids",
+    "config_problems",
+]
 
 # (option, lowest allowed, lowest inclusive, highest allowed, highest inclusive, example fix)
 Range = tuple[str, float | None, bool, float | None, bool, str]
@@ -209,6 +217,27 @@ def check_config(cfg: ExperimentConfig) -> None:
         check_synth_memory(synth.like, synth.n, synth.aligned)
 
 
+def check_token_ids(cfg: ExperimentConfig, data: PreparedData) -> None:
+    """Refuses token ids outside the text encoder's vocabulary (its embedding would fail mid-training)."""
+    if data.spec.text_kind != "tokens":
+        return
+    size = len(data.tokenizer) if data.tokenizer is not None else data.spec.vocab_size
+    if not size:
+        return
+    for split in data.dataset:
+        ids = split.token_ids
+        if ids is None or ids.size == 0:
+            continue
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= size:
+            encoder = cfg.model.text.pretrained or "the randomly initialised text encoder"
+            raise ConfigError(
+                f"{cfg.data.path or 'the synthetic data'}: split {split.name!r} has token ids {low}..{high} but "
+                f"{encoder} has a vocabulary of {size}; re-tokenise the raw text with that encoder's "
+                "tokenizer (or fix the dataset's tokenizer/vocab_size meta)"
+            )
+
+
 def check_build(cfg: ExperimentConfig, data: PreparedData) -> None:
     """Builds the configured model once on ``data.spec`` (no files), so that options that do not fit the
     data (attention heads that do not divide a width, missing modalities) fail before any work.
@@ -219,6 +248,7 @@ def check_build(cfg: ExperimentConfig, data: PreparedData) -> None:
     from mifusion.models.build import build_model
 
     check_select_metric(cfg.train.select_metric, metric_kind(data.spec))
+    check_token_ids(cfg, data)
     try:
         model = build_model(cfg.model, cfg.penalty, data.spec)
     except ConfigError:
