@@ -43,7 +43,7 @@ def write_demo_predictions(path: Path, n: int) -> None:
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--predictions", type=Path, help="CSV with prediction and label columns")
-parser.add_argument("--out", type=Path, default=Path("."), help="folder for the plot")
+parser.add_argument("--out", type=Path, default=Path("runs/example_03"), help="output folder")
 args = parser.parse_args()
 args.out.mkdir(parents=True, exist_ok=True)
 if args.predictions is None:

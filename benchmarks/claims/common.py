@@ -263,6 +263,6 @@ def forest_plot(diffs: Sequence[PairedDifference], path: Path, metric: str = "ma
     ax.set_xlabel(f"{metric}: treatment - base (mean, Holm 95 % interval)")
     fig.tight_layout()
     tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100)
+    fig.savefig(tmp, dpi=100, bbox_inches="tight")  # nothing clipped (long labels, short figures)
     plt.close(fig)
     os.replace(tmp, path)

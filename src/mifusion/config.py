@@ -272,6 +272,8 @@ def apply_overrides(cfg: ExperimentConfig, overrides: Sequence[str]) -> Experime
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Reads a YAML mapping, with a one-line error for missing or malformed files."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # stat only: opening a FIFO would block
+        raise ConfigError(f"{path}: not a regular file; give the path of a YAML config file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:

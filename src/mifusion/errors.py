@@ -25,3 +25,8 @@ class ShapeError(MifusionError, ValueError):
 
 class TrainingError(MifusionError):
     """Training cannot continue (for example, repeated non-finite losses)."""
+
+
+class StorageError(MifusionError):
+    """A file cannot be read or written: disk full, no permission, name too long, not a regular file, or
+    not enough memory for what it declares."""

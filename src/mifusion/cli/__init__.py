@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from mifusion import __version__
 from mifusion.errors import MifusionError
@@ -18,11 +19,18 @@ from mifusion.errors import MifusionError
 COMMAND_MODULES: tuple[str, ...] = ("data", "metrics", "estimators", "experiments", "sweep", "listing")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line (what, and where to read more), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand registered."""
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="mifusion",
         description="Multimodal sentiment analysis with mutual-information objectives (MMIM, MDM).",
         epilog="Run 'mifusion COMMAND --help' for a command's options and examples.",
@@ -33,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         importlib.import_module(f"mifusion.cli.{name}").register(sub)
     return parser
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,20 +61,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except MifusionError as err:
-        print(f"mifusion: error: {err}", file=sys.stderr)
+        print(f"mifusion: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("mifusion: interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # e.g. `mifusion data inspect X --json | head`
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as err:  # disk full, permissions, names too long: the user's to fix
+        from mifusion.files import os_error_message
+
+        print(f"mifusion: error: {_one_line(os_error_message(err))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mifusion: interrupted", file=sys.stderr)
+        return 130
     except Exception as err:  # one line for the user; the traceback on request
         if os.environ.get("MIFUSION_DEBUG"):
             raise
         print(
-            f"mifusion: internal error: {type(err).__name__}: {err} "
+            f"mifusion: internal error: {type(err).__name__}: {_one_line(str(err))} "
             "(set MIFUSION_DEBUG=1 for the traceback and report it)",
             file=sys.stderr,
         )

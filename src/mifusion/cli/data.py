@@ -47,14 +47,22 @@ def _synth_params(pairs: list[str]) -> Any:
 
 def _synth(args: argparse.Namespace) -> int:
     from mifusion.data.synthetic import generate
+    from mifusion.validation import check_synth_memory
 
+    params = _synth_params(args.param)
+    if args.n is not None and args.n < 3:
+        from mifusion.errors import ConfigError
+
+        raise ConfigError(f"--n {args.n}: every split needs a sample; use --n 3 or more")
+    _check_destination(args.out, args.to)
+    check_synth_memory(args.like, args.n, args.aligned, params)
     dataset = generate(
         like=args.like,
         n=args.n,
         seed=args.seed,
         aligned=args.aligned,
         text_from=args.text_from,
-        params=_synth_params(args.param),
+        params=params,
     )
     kind = _save(dataset, args.out, args.to)
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
@@ -77,6 +85,7 @@ def _inspect(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from mifusion.data.io import load_dataset
 
+    _check_destination(args.dst, args.to)
     dataset = load_dataset(args.src, args.format, strict=args.strict, folds=args.folds)
     kind = _save(dataset, args.dst, args.to)
     print(f"wrote {args.dst} ({kind})")
@@ -98,8 +107,10 @@ def _check_destination(dst: str, to: str | None) -> None:
     """Refuses a destination the writer would refuse, before any expensive work (DataError)."""
     from mifusion.data.safe_format import MANIFEST
     from mifusion.errors import DataError
+    from mifusion.training.run_guard import check_creatable
 
     path = Path(dst)
+    check_creatable(path, "the dataset", "destination")
     if _writer(dst, to) == "safe" and path.exists() and not (path / MANIFEST).is_file():
         raise DataError(f"{dst}: exists and is not a mifusion safe-format directory; choose a new path")
     if _writer(dst, to) == "mmsa" and path.is_dir():
@@ -139,7 +150,17 @@ def _source_options(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     """Registers ``mifusion data synth|inspect|convert|featurize``."""
-    data = sub.add_parser("data", help="create, inspect and convert datasets", description="Dataset tools.")
+    data = sub.add_parser(
+        "data",
+        help="create, inspect and convert datasets",
+        description="Dataset tools: synth, inspect, convert, featurize ('mifusion data ACTION --help').",
+        epilog="examples:\n"
+        "  mifusion data synth demo.pkl --n 600\n"
+        "  mifusion data inspect demo.pkl --strict\n"
+        "  mifusion data convert demo.pkl demo_safe\n"
+        "  mifusion data featurize data/mosi_text/label.csv mosi_minilm --encoder /models/all-MiniLM-L6-v2\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
     data.set_defaults(handler=lambda _args: data.print_help() or 0)
 

@@ -20,9 +20,8 @@ def _progress(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _config(args: argparse.Namespace) -> Any:
-    from mifusion.presets import resolve
-
+def _flag_overrides(args: argparse.Namespace) -> list[str]:
+    """The --data/--model/--penalty/--modalities/--seeds flags as config overrides."""
     overrides: list[str] = []
     if args.data:
         overrides.append(f"data.path={args.data}")
@@ -34,7 +33,35 @@ def _config(args: argparse.Namespace) -> Any:
         overrides.append(f"data.modalities=[{args.modalities}]")
     if args.seeds:
         overrides.append(f"train.seeds=[{','.join(str(s) for s in args.seeds)}]")
-    return resolve(args.preset, args.config, [*overrides, *args.set])
+    return overrides
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from mifusion.presets import resolve
+
+    return resolve(args.preset, args.config, [*_flag_overrides(args), *args.set])
+
+
+def _resume_config(args: argparse.Namespace) -> tuple[Any, Path]:
+    """The saved config of ``--resume DIR`` with the flags and --set applied (checked against it later)."""
+    from mifusion.config import load
+    from mifusion.errors import ConfigError
+
+    out = Path(args.resume)
+    for flag, value in (
+        ("--preset", args.preset),
+        ("--config", args.config),
+        ("--overwrite", args.overwrite),
+    ):
+        if value:
+            raise ConfigError(
+                f"--resume continues the run's own config; drop {flag} (change settings with --set)"
+            )
+    if args.out and Path(args.out) != out:
+        raise ConfigError(f"--resume {out} writes into {out}; drop --out {args.out}")
+    if not (out / "config.yaml").is_file():
+        raise ConfigError(f"{out}: nothing to resume (no config.yaml); check the run directory")
+    return load(out / "config.yaml", [*_flag_overrides(args), *args.set]), out
 
 
 def train(args: argparse.Namespace) -> int:
@@ -52,24 +79,19 @@ def train(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
-    from mifusion.config import load
     from mifusion.evaluation.reports import experiment_table
     from mifusion.training.runner import run_experiment
 
     if args.resume:
-        out = Path(args.resume)
-        if not (out / "config.yaml").exists():
-            from mifusion.errors import ConfigError
-
-            raise ConfigError(f"{out}: nothing to resume (no config.yaml); check the run directory")
-        cfg = load(out / "config.yaml", args.set)
+        cfg, out = _resume_config(args)
     else:
         cfg = _config(args)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
         out = Path(args.out or f"runs/{cfg.model.name}-{stamp}")
     result = run_experiment(
-        cfg, out, resume=bool(args.resume), checkpoint_every=args.checkpoint_every, progress=_progress(args)
-    )
+        cfg, out, resume=bool(args.resume), overwrite=args.overwrite, checkpoint_every=args.checkpoint_every,
+        progress=_progress(args),
+    )  # fmt: skip
     from mifusion.training.distributed import world
 
     if world()[0] != 0:  # torchrun: only rank 0 reports
@@ -98,7 +120,7 @@ def predict(args: argparse.Namespace) -> int:
 
     count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split, args.seed)
     which = f"seed {args.seed}" if args.seed is not None else "mean over the run's seeds"
-    print(f"wrote {count} predictions ({which}) to {args.out}")
+    print(f"wrote {count} predictions for the {args.split} split of {args.data} ({which}) to {args.out}")
     return 0
 
 
@@ -145,8 +167,17 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--set", nargs="*", action="extend", default=[], metavar="KEY=VALUE", help="config overrides"
     )
-    p.add_argument("--out", help="run directory (default runs/MODEL-TIMESTAMP)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    p.add_argument(
+        "--out", help="run directory (default runs/MODEL-TIMESTAMP); an existing, non-empty one is refused"
+    )
+    p.add_argument(
+        "--resume", metavar="RUN_DIR",
+        help="continue an interrupted run (only --set train.epochs/seeds/device/... may change)",
+    )  # fmt: skip
+    p.add_argument(
+        "--overwrite", action="store_true",
+        help="train into an existing --out: the old run is moved aside to OUT.old-TIME, never deleted",
+    )  # fmt: skip
     p.add_argument("--checkpoint-every", type=int, metavar="STEPS", help="also checkpoint every N steps")
     p.add_argument("--quiet", action="store_true", help="no progress bars or epoch logs")
 
@@ -157,23 +188,25 @@ def register(sub: Any) -> None:
         "  mifusion evaluate runs/mmim --robustness",
         evaluate,
     )  # fmt: skip
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="a trained run (mifusion train --out DIR)")
     p.add_argument("--data", help="dataset to evaluate on (default: the run's own data)")
-    p.add_argument("--split", default="test")
+    p.add_argument("--split", default="test", help="split to evaluate (default test; also train, valid)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--robustness", action="store_true", help="drop modalities / add noise; table + plot")
 
     p = add_command(
         sub, "predict",
-        "Write predictions of a trained run for a dataset as CSV (id, prediction, label); multi-seed runs "
-        "predict the mean over seeds.",
+        "Write predictions of a trained run for one split of a dataset (default: test) as CSV (id, "
+        "prediction, label); multi-seed runs predict the mean over seeds.",
         "  mifusion predict runs/mmim data/mosi.pkl --out predictions.csv\n"
         "  mifusion predict runs/mmim data/mosi.pkl --out seed1.csv --seed 1111", predict,
     )  # fmt: skip
-    p.add_argument("run_dir")
-    p.add_argument("data")
-    p.add_argument("--out", required=True)
-    p.add_argument("--split", default="test")
+    p.add_argument("run_dir", help="a trained run (mifusion train --out DIR)")
+    p.add_argument("data", help="dataset file or folder to predict for")
+    p.add_argument("--out", required=True, help="CSV file to write (id, prediction[, label])")
+    p.add_argument(
+        "--split", default="test", help="which split of DATA to predict (default test; also train, valid)"
+    )
     p.add_argument("--seed", type=int, help="use this seed only (default: mean over every seed: an ensemble)")
 
     p = add_command(
@@ -195,6 +228,6 @@ def register(sub: Any) -> None:
         sub, "compare", "One table from several runs: mean ± std and paired differences to a baseline.",
         "  mifusion compare runs/tfn runs/tfn_js --baseline runs/tfn", compare,
     )  # fmt: skip
-    p.add_argument("run_dirs", nargs="+")
-    p.add_argument("--baseline")
-    p.add_argument("--split", default="test")
+    p.add_argument("run_dirs", nargs="+", help="trained runs to put side by side")
+    p.add_argument("--baseline", help="the run the others are compared with (paired differences per seed)")
+    p.add_argument("--split", default="test", help="split whose saved metrics are compared (default test)")

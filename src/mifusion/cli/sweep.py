@@ -98,10 +98,28 @@ def _settings(args: argparse.Namespace, out: Path) -> Any:
     return StorageSettings(storage_url(args.storage, out), args.heartbeat, args.grace, args.max_retry)
 
 
+def _retrain_seeds(args: argparse.Namespace) -> int:
+    return int(
+        args.retrain_seeds if args.retrain_seeds is not None else (5 if args.action == "retrain" else 0)
+    )
+
+
+def _retrain_dir(out: Path, seeds_n: int) -> Path:
+    """``OUT/retrain``; refused when a retrain would go into a folder that already holds one."""
+    retrain_dir = out / "retrain"
+    if seeds_n > 0 and retrain_dir.is_dir() and any(retrain_dir.iterdir()):
+        raise _error(
+            f"{retrain_dir}: already holds a retrained run; move it away (nothing is overwritten) or give "
+            "another --out"
+        )
+    return retrain_dir
+
+
 def _handle(args: argparse.Namespace) -> int:
     study_name = _study_name(args)
     out = Path(args.out) if args.out else Path("runs") / study_name
     settings = _settings(args, out)
+    _retrain_dir(out, _retrain_seeds(args))  # before any trial runs
     if args.action == "run":
         _run(args, study_name, out, settings)
         if args.no_report:
@@ -128,10 +146,13 @@ def _run(args: argparse.Namespace, study_name: str, out: Path, settings: Any) ->
     from mifusion.sweeps.space import declared_space, free_parameters, parse_search_space
     from mifusion.sweeps.study import mask_url
     from mifusion.sweeps.worker import SweepPlan, run_worker, spawn_workers
+    from mifusion.validation import check_config
 
     if args.trials < 1 or args.workers < 1 or args.seeds_per_trial < 1:
         raise _error("--trials, --workers and --seeds-per-trial must be positive")
     cfg = resolve(args.preset, args.config, args.overrides)
+    if args.trainer is None:  # the real trainer: every trial would fail on a bad config; refuse it now
+        check_config(cfg)
     specs = free_parameters(parse_search_space(declared_space(cfg)), args.overrides)
     if not specs:
         raise _error("nothing to search: every search_space parameter is fixed by --set; drop one --set")
@@ -170,12 +191,26 @@ def _prepare_study(plan: Any, settings: Any) -> None:
         study.set_user_attr("metric", metric)
 
 
+def _require_existing_sqlite(url: str) -> None:
+    """report/retrain read a study: a SQLite file that does not exist is an error, never created."""
+    if not url.startswith("sqlite"):
+        return
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:" and not Path(path).is_file():
+        raise _error(
+            f"{path}: no study database here; check --storage (a sweep writes OUT/study.db, "
+            "e.g. sqlite:///runs/sweep_default/study.db)"
+        )
+
+
 def _report(args: argparse.Namespace, study_name: str, out: Path, settings: Any) -> int:
     from mifusion.sweeps.report import RETRAIN_SEEDS, retrain_best, write_report
     from mifusion.sweeps.study import load_study, open_storage
 
+    _require_existing_sqlite(settings.url)
+    seeds_n = _retrain_seeds(args)
+    retrain_dir = _retrain_dir(out, seeds_n)
     study = load_study(open_storage(settings), study_name)
-    seeds_n = args.retrain_seeds if args.retrain_seeds is not None else (5 if args.action == "retrain" else 0)
     if args.action != "retrain":
         report = write_report(study, out / "report", top=args.top)
         counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(report.counts.items()))
@@ -185,6 +220,6 @@ def _report(args: argparse.Namespace, study_name: str, out: Path, settings: Any)
     if seeds_n > 0:
         first = RETRAIN_SEEDS[0]
         seeds = tuple(range(first, first + seeds_n))
-        path = retrain_best(study, out / "retrain", seeds)
+        path = retrain_best(study, retrain_dir, seeds)
         log.info("%s", path.read_text(encoding="utf-8"))
     return 0

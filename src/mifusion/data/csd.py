@@ -47,11 +47,48 @@ class ComputationalSequence:
     metadata: dict[str, Any]
 
 
+def _refuse_external_links(handle: Any, path: Path) -> None:
+    """DataError when the file links to another HDF5 file (reads must stay inside the dataset)."""
+    import h5py
+
+    def visit(name: str, group: Any) -> None:
+        if not isinstance(group, h5py.Group):
+            return
+        for key in group:
+            if isinstance(group.get(key, getlink=True), h5py.ExternalLink):
+                raise DataError(
+                    f"{path}: {name}/{key} is an external link to another file; mifusion reads only what "
+                    "the dataset folder holds: copy the data into this file"
+                )
+
+    visit("", handle)
+    handle.visititems(visit)
+
+
+def _read_numbers(dataset: Any, path: Path, name: str) -> np.ndarray:
+    """Reads an HDF5 dataset after checking its declared dtype and size (before allocating)."""
+    from mifusion.files import check_memory
+
+    kind = dataset.dtype.kind
+    if kind not in "fiu":
+        raise DataError(
+            f"{path}: {name} has dtype {dataset.dtype}; computational sequences hold real numbers"
+        )
+    check_memory(
+        float(np.prod(dataset.shape, dtype=np.float64)) * max(dataset.dtype.itemsize, 4) * 2,
+        f"{path}: {name} (declared shape {dataset.shape})",
+        "the file is corrupt or too large for this machine",
+    )
+    return np.asarray(dataset[()])
+
+
 def read_sequence(path: str | Path) -> ComputationalSequence:
     """Reads one .csd file (raises DataError on a malformed or truncated file)."""
     import h5py
 
-    path = Path(path)
+    from mifusion.files import require_regular_file
+
+    path = require_regular_file(path, ".csd file")
     try:
         with h5py.File(path, "r") as handle:
             roots = list(handle.keys())
@@ -61,12 +98,15 @@ def read_sequence(path: str | Path) -> ComputationalSequence:
                 )
             root = handle[roots[0]]
             data = {}
+            _refuse_external_links(handle, path)
             for vid, group in root["data"].items():
                 if "features" not in group or "intervals" not in group:
                     raise DataError(f"{path}: video {vid!r} lacks 'features' or 'intervals'")
-                feats = np.asarray(group["features"][()], dtype=np.float32)
-                feats = feats.reshape(len(feats), -1)
-                intervals = np.asarray(group["intervals"][()], dtype=np.float64)
+                feats = _read_numbers(group["features"], path, f"data/{vid}/features")
+                feats = feats.reshape(len(feats), -1).astype(np.float32, copy=False)
+                intervals = _read_numbers(group["intervals"], path, f"data/{vid}/intervals").astype(
+                    np.float64
+                )
                 if intervals.shape != (len(feats), 2):
                     raise DataError(
                         f"{path}: video {vid!r} has {len(feats)} frames but intervals of shape "
@@ -107,11 +147,17 @@ def align_to_reference(features: np.ndarray, intervals: np.ndarray, reference: n
     return out
 
 
+def _regular(path: Path) -> Path:
+    from mifusion.files import require_regular_file
+
+    return require_regular_file(path, "JSON file")
+
+
 def _config(root: Path) -> dict[str, Any]:
     cfg_path = root / "csd.json"
     if cfg_path.is_file():
         try:
-            return dict(json.loads(cfg_path.read_text()))
+            return dict(json.loads(_regular(cfg_path).read_text()))
         except ValueError as err:
             raise DataError(f"{cfg_path}: malformed JSON ({err})") from None
     cfg: dict[str, Any] = {}
@@ -126,12 +172,24 @@ def _config(root: Path) -> dict[str, Any]:
     return cfg
 
 
+def _member(root: Path, cfg: dict[str, Any], role: str) -> Path:
+    """The file csd.json names for ``role``, which must be a name inside ``root`` (symlinks followed)."""
+    from mifusion.data.checks import inside
+
+    name = cfg[role]
+    if not isinstance(name, str):
+        raise DataError(f"{root}/csd.json: field {role!r} must be a file name, got {name!r}")
+    return inside(root, root / name, f"{root}/csd.json: field {role!r}")
+
+
 def read_folds(folds: Any, root: Path) -> dict[str, set[str]]:
     """Folds from a dict, a JSON file ``{split: [video ids]}`` or a text file of ``split video_id`` lines."""
     if isinstance(folds, str | Path):
         path = Path(folds) if Path(folds).is_absolute() else root / folds
+        from mifusion.files import require_regular_file
+
         try:
-            text = path.read_text()
+            text = require_regular_file(path, "folds file").read_text()
         except OSError as err:
             raise DataError(f"{path}: cannot read folds file ({err.strerror})") from None
         try:
@@ -162,8 +220,8 @@ def read_csd_dataset(path: str | Path, folds: Any = None) -> MultimodalDataset:
     if folds is None:
         raise DataError(f"{root}: no folds; pass folds= (JSON or text file) or add 'folds' to csd.json")
     fold_of = {vid: split for split, vids in read_folds(folds, root).items() for vid in vids}
-    labels = read_sequence(root / cfg["labels"])
-    seqs = {m: read_sequence(root / cfg[m]) for m in MODALITIES if m in cfg}
+    labels = read_sequence(_member(root, cfg, "labels"))
+    seqs = {m: read_sequence(_member(root, cfg, m)) for m in MODALITIES if m in cfg}
     if not seqs:
         raise DataError(f"{root}: no feature sequences found; name them in csd.json")
     reference = cfg.get("reference")

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from mifusion.data.checks import check_arrays, check_meta
 from mifusion.data.dataset import MultimodalDataset
 from mifusion.data.mmsa_pickle import read_mmsa_pickle, save_mmsa_pickle
 from mifusion.data.safe_format import MANIFEST, read_safe, save_safe
 from mifusion.errors import DataError
+from mifusion.files import require_regular_file
 
 FORMATS: tuple[str, ...] = ("auto", "mmsa", "label_csv", "safe", "csd")
 LABEL_TOLERANCE = 1e-4
@@ -39,7 +41,7 @@ def detect_format(path: str | Path) -> str:
     formats = {".pkl": "mmsa", ".pickle": "mmsa", ".csv": "label_csv", ".csd": "csd", ".json": "safe"}
     if suffix in formats:
         return formats[suffix]
-    raise DataError(f"{path}: unknown format; pass format= one of {', '.join(FORMATS[1:])}")
+    raise DataError(f"{path}: unknown format; pass --format (one of {', '.join(FORMATS[1:])})")
 
 
 def _check_labels(dataset: MultimodalDataset) -> None:
@@ -63,24 +65,33 @@ def _check_labels(dataset: MultimodalDataset) -> None:
                 )
 
 
-def _replace_nonfinite(dataset: MultimodalDataset, strict: bool) -> dict[str, int]:
+def _count_nonfinite(seq: np.ndarray, rows: int = 256) -> int:
+    """Non-finite values of ``seq``, counted ``rows`` samples at a time (memory-mapped arrays stay mapped)."""
+    return sum(int((~np.isfinite(seq[i : i + rows])).sum()) for i in range(0, len(seq), rows))
+
+
+def _replace_nonfinite(dataset: MultimodalDataset, strict: bool, claimed_finite: bool) -> dict[str, int]:
     counts: dict[str, int] = {}
     for split in dataset:
         for m, seq in split.sequences.items():
-            bad = ~np.isfinite(seq)
-            count = int(bad.sum())
+            count = _count_nonfinite(seq)
             if count:
                 counts[f"{split.name}/{m}"] = count
-                if not strict:
+                if not strict and not claimed_finite:
                     seq = np.array(seq, dtype=np.float32, copy=not seq.flags.writeable)
                     seq[~np.isfinite(seq)] = 0.0
                     split.sequences[m] = seq
     if counts:
         where = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        if claimed_finite:
+            raise DataError(
+                f"{dataset.meta['source']}: the manifest says finite: true but {sum(counts.values())} feature "
+                f"values are NaN or inf ({where}); the arrays were changed after export: re-export the dataset"
+            )
         if strict:
             raise DataError(
                 f"{dataset.meta['source']}: {sum(counts.values())} non-finite feature values ({where}); "
-                "drop --strict to replace them by 0"
+                "drop --strict (train: data.strict) to replace them by 0"
             )
         log.warning(
             "%s: replaced %d non-finite feature values by 0 (%s)",
@@ -89,6 +100,20 @@ def _replace_nonfinite(dataset: MultimodalDataset, strict: bool) -> dict[str, in
             where,
         )
     return counts
+
+
+def _read(path: str | Path, kind: str, folds: Any) -> MultimodalDataset:
+    if kind == "mmsa":
+        return read_mmsa_pickle(path)
+    if kind == "label_csv":
+        from mifusion.data.label_csv import read_label_csv
+
+        return read_label_csv(path)
+    if kind == "safe":
+        return read_safe(path)
+    from mifusion.data.csd import read_csd_dataset
+
+    return read_csd_dataset(path, folds=folds)
 
 
 def load_dataset(
@@ -110,24 +135,23 @@ def load_dataset(
     kind = detect_format(path) if format == "auto" else format
     if kind == "safe" and Path(path).is_file():
         path = Path(path).parent
-    if kind == "mmsa":
-        dataset = read_mmsa_pickle(path)
-    elif kind == "label_csv":
-        from mifusion.data.label_csv import read_label_csv
-
-        dataset = read_label_csv(path)
-    elif kind == "safe":
-        dataset = read_safe(path)
-    else:
-        from mifusion.data.csd import read_csd_dataset
-
-        dataset = read_csd_dataset(path, folds=folds)
+    if kind in ("mmsa", "label_csv"):
+        require_regular_file(path, "dataset file")
+    try:
+        dataset = _read(path, kind, folds)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as err:
+        detail = " ".join(str(err).split())[:160] or type(err).__name__
+        raise DataError(
+            f"{path}: malformed {kind} dataset ({type(err).__name__}: {detail}); check the file against "
+            "docs/data.md or re-export it with mifusion data convert"
+        ) from None
     dataset.meta.setdefault("aligned", False)
     dataset.meta.setdefault("label_range", (-3.0, 3.0))
     dataset.meta.setdefault("tokenizer", None)
+    dataset.meta.update(check_meta(dataset.meta, str(dataset.meta.get("source", path))))
+    check_arrays(dataset)
     dataset.validate()
     _check_labels(dataset)
-    # the safe format guarantees finite arrays at write time: scanning would defeat memory-mapping
-    finite = kind == "safe" and dataset.meta.get("finite", False)
-    dataset.meta["nonfinite"] = {} if finite else _replace_nonfinite(dataset, strict)
+    claimed = kind == "safe" and dataset.meta.get("finite", False)
+    dataset.meta["nonfinite"] = _replace_nonfinite(dataset, strict, claimed)
     return dataset

@@ -43,6 +43,8 @@ def read_label_csv(path: str | Path) -> MultimodalDataset:
         ([1, 1, 1], 'v$_$2')
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # stat only: opening a FIFO would block
+        raise DataError(f"{path}: not a regular file (a folder, FIFO or device); give the path of a file")
     try:
         handle = open(path, newline="", encoding="utf-8")  # noqa: SIM115 (closed below)
     except OSError as err:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from mifusion.data.checks import real_array, whole_numbers
 from mifusion.data.dataset import SPLITS, MultimodalDataset, SplitData
 from mifusion.data.safe_pickle import safe_load
 from mifusion.errors import DataError
@@ -81,7 +82,7 @@ def to_right_padding(seq: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 def _sequence(
     raw: dict[str, Any], key: str, lengths: np.ndarray | None, detect: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    seq = np.asarray(raw[key], dtype=np.float32)
+    seq = real_array(raw[key], key, "sequences")
     if seq.ndim != 3:
         raise DataError(f"field {key!r} has shape {seq.shape}; expected (N, T, D)")
     if lengths is not None and (lengths.min(initial=0) < 0 or lengths.max(initial=0) > seq.shape[1]):
@@ -94,6 +95,17 @@ def _sequence(
     return seq, lengths
 
 
+def _labels(value: Any, key: str, split: str) -> np.ndarray:
+    """One real label per sample: (N,) as is, (N, 1) reshaped (with a message), anything else refused."""
+    labels = real_array(value, key, f"split {split!r}")
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        log.info("split %r: %s has shape %s; read as (%d,)", split, key, labels.shape, len(labels))
+        labels = labels.reshape(-1)
+    if labels.ndim != 1:
+        raise DataError(f"split {split!r}: field {key!r} has shape {labels.shape}; expected (N,) or (N, 1)")
+    return labels
+
+
 def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
     if not isinstance(raw, dict):
         raise DataError(f"split {name!r} is a {type(raw).__name__}, expected a dict of arrays")
@@ -103,7 +115,7 @@ def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
     split = SplitData(
         name=name,
         ids=np.asarray([str(i) for i in np.asarray(raw["id"]).reshape(-1)]),
-        labels=np.asarray(raw["regression_labels"], dtype=np.float32).reshape(-1),
+        labels=_labels(raw["regression_labels"], "regression_labels", name),
     )
     n = len(split.labels)
     for key, value in raw.items():
@@ -120,14 +132,16 @@ def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
         bert = np.asarray(raw["text_bert"])
         if bert.ndim != 3 or bert.shape[1] < 2:
             raise DataError(f"split {name!r}: text_bert has shape {bert.shape}; expected (N, 3, L)")
-        split.token_ids = np.rint(bert[:, 0]).astype(np.int64)
+        split.token_ids = whole_numbers(bert[:, 0], "text_bert[:, 0] (token ids)", f"split {name!r}")
         text_lengths = (bert[:, 1] > 0).sum(axis=1).astype(np.int64)
         split.token_lengths = text_lengths
     for m in ("text", "audio", "vision"):
         if m not in raw:
             continue
         given = raw.get(f"{m}_lengths", text_lengths if m == "text" else None)
-        lengths = None if given is None else np.asarray(given).reshape(-1).astype(np.int64)
+        lengths = (
+            None if given is None else whole_numbers(np.asarray(given).reshape(-1), f"{m}_lengths", "lengths")
+        )
         try:
             # BERT features follow their right-padded token ids (their padding frames are not zero)
             detect = not (m == "text" and f"{m}_lengths" not in raw and text_lengths is not None)
@@ -137,7 +151,7 @@ def _split(raw: Any, name: str, layout_sims: bool) -> SplitData:
     for m, suffix in UNIMODAL_KEYS.items():
         key = f"regression_labels_{suffix}"
         if key in raw:
-            split.unimodal_labels[m] = np.asarray(raw[key], dtype=np.float32).reshape(-1)
+            split.unimodal_labels[m] = _labels(raw[key], key, name)
     return split
 
 
@@ -201,15 +215,23 @@ def _raw_split(split: SplitData) -> dict[str, Any]:
 
 def atomic_write(path: Path, write: Any) -> None:
     """Calls ``write(handle)`` on a temp file next to ``path``, then renames it over ``path``."""
+    from mifusion.files import default_mode, hold, remove_stale_temps
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)  # left by writers that were killed
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    held = hold(Path(tmp))
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+            os.fchmod(handle.fileno(), default_mode())  # mkstemp's 0600 -> what open() would give
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        if held is not None:
+            os.close(held)
 
 
 def save_mmsa_pickle(dataset: MultimodalDataset, path: str | Path) -> None:

@@ -24,8 +24,10 @@ from typing import Any
 
 import numpy as np
 
+from mifusion.data.checks import check_meta, inside
 from mifusion.data.dataset import MultimodalDataset, SplitData
-from mifusion.errors import DataError
+from mifusion.errors import DataError, MifusionError
+from mifusion.files import default_mode, hold, remove_stale_temps, require_regular_file
 
 MANIFEST = "manifest.json"
 FORMAT_NAME = "mifusion-safe"
@@ -57,7 +59,10 @@ def save_safe(dataset: MultimodalDataset, path: str | Path) -> None:
     if path.exists() and not (path / MANIFEST).is_file():
         raise DataError(f"{path}: exists and is not a mifusion safe-format directory; choose a new path")
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)  # left by writers that were killed
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    held = hold(tmp)
+    tmp.chmod(default_mode(directory=True))  # mkdtemp's 0700 -> what mkdir would give
     try:
         splits: dict[str, Any] = {}
         finite = True
@@ -90,6 +95,9 @@ def save_safe(dataset: MultimodalDataset, path: str | Path) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        if held is not None:
+            os.close(held)
 
 
 def _all_finite(array: np.ndarray, rows: int = 1024) -> bool:
@@ -106,11 +114,15 @@ def _json_default(value: Any) -> Any:
 def _load_array(root: Path, split: str, key: str, entry: Any) -> np.ndarray:
     where = f"{root}: split {split!r}, array {key!r}"
     try:
+        if not isinstance(entry, dict) or not isinstance(entry["file"], str):
+            raise TypeError
         rel = Path(entry["file"])
         if rel.is_absolute() or ".." in rel.parts:
             raise DataError(f"{where}: file {rel} lies outside the dataset directory; fix the manifest")
+        inside(root, root / rel, where)  # a symlink may not lead out of the folder either
+        require_regular_file(root / rel, ".npy file")  # stat first: opening a FIFO would block
         array = np.load(root / rel, mmap_mode="r", allow_pickle=False)
-    except DataError:
+    except MifusionError:
         raise
     except (KeyError, TypeError):
         raise DataError(
@@ -120,6 +132,8 @@ def _load_array(root: Path, split: str, key: str, entry: Any) -> np.ndarray:
         raise DataError(
             f"{where}: unreadable .npy ({err}); the file is missing, truncated or unsafe"
         ) from None
+    if array.dtype.kind not in "fiuU":
+        raise DataError(f"{where}: dtype {array.dtype} is not stored by mifusion (real numbers or text)")
     if list(array.shape) != list(entry.get("shape", array.shape)):
         raise DataError(f"{where}: shape {array.shape} differs from the manifest's {entry['shape']}")
     return array
@@ -129,15 +143,24 @@ def read_safe(path: str | Path) -> MultimodalDataset:
     """Opens a safe-format directory with every array memory-mapped (read-only)."""
     root = Path(path)
     try:
-        manifest = json.loads((root / MANIFEST).read_text())
+        manifest = json.loads(require_regular_file(root / MANIFEST, "manifest").read_text())
     except OSError as err:
         raise DataError(f"{root}: cannot read {MANIFEST} ({err.strerror})") from None
     except ValueError as err:
         raise DataError(f"{root / MANIFEST}: malformed JSON ({err}); re-export the dataset") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise DataError(f"{root / MANIFEST}: not a {FORMAT_NAME} manifest (format key missing or wrong)")
+    where = str(root / MANIFEST)
+    for key, kind in (("splits", dict), ("meta", dict), ("finite", bool)):
+        if key in manifest and not isinstance(manifest[key], kind):
+            expected = "true or false" if kind is bool else "a JSON object"
+            raise DataError(
+                f"{where}: field {key!r} must be {expected}, got {manifest[key]!r}; fix or re-export"
+            )
     splits: dict[str, SplitData] = {}
     for name, spec in dict(manifest.get("splits", {})).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("arrays", {}), dict):
+            raise DataError(f"{where}: field 'splits.{name}' must hold an 'arrays' object; re-export")
         arrays = {k: _load_array(root, name, k, e) for k, e in dict(spec.get("arrays", {})).items()}
         for key in ("ids", "labels"):
             if key not in arrays:
@@ -159,8 +182,6 @@ def read_safe(path: str | Path) -> MultimodalDataset:
         splits[name] = split
     if not splits:
         raise DataError(f"{root / MANIFEST}: lists no splits; re-export the dataset")
-    meta = dict(manifest.get("meta", {}))
-    if "label_range" in meta:
-        meta["label_range"] = tuple(float(v) for v in meta["label_range"])
-    meta.update({"source": str(root), "format": "safe", "finite": bool(manifest.get("finite", False))})
+    meta = check_meta(manifest.get("meta", {}), f"{where}: meta")
+    meta.update({"source": str(root), "format": "safe", "finite": manifest.get("finite", False)})
     return MultimodalDataset(splits=splits, meta=meta)

@@ -79,6 +79,8 @@ def safe_loads(data: bytes, source: str = "<bytes>") -> Any:
 def safe_load(path: str | Path) -> Any:
     """Loads the pickle at ``path`` with the restricted unpickler (never executes code)."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # stat only: opening a FIFO would block
+        raise DataError(f"{path}: not a regular file (a folder, FIFO or device); give the path of a file")
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below)
     except OSError as err:

@@ -166,7 +166,7 @@ def generate(
     if text_from is not None:
         if n is not None:
             raise ConfigError(
-                "n cannot be combined with text_from: the label.csv fixes the samples; drop --n"
+                "n cannot be combined with text_from: the label.csv fixes the samples; drop --n (data.synth.n)"
             )
         rows = text_mod.read_label_csv(text_from)
         names = list(rows)

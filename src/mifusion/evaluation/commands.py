@@ -34,14 +34,37 @@ class Report:
 
 
 def load_data(run: TrainedRun, data_path: str | None) -> MultimodalDataset:
-    """The run's own data (re-read or regenerated) or ``data_path`` read with the run's format."""
+    """The run's own data (re-read or regenerated) or ``data_path`` read with the run's format.
+
+    Raises:
+        DataError: the data lacks a modality the run was trained on.
+    """
     from mifusion.training.pipeline import load_raw
 
     if data_path is None:
         return load_raw(run.cfg)
     from mifusion.data.io import load_dataset
 
-    return load_dataset(data_path, "auto", strict=run.cfg.data.strict)
+    dataset = load_dataset(data_path, "auto", strict=run.cfg.data.strict)
+    have = set(dataset.modalities) | ({"text"} if any(s.raw_text for s in dataset) else set())
+    missing = [m for m in run.spec.modalities if m not in have]
+    if missing:
+        raise DataError(
+            f"{data_path}: has no {missing[0]}, but the run in {run.run_dir} was trained on "
+            f"{', '.join(run.spec.modalities)}; give data with every one of them"
+        )
+    return dataset
+
+
+def finite_predictions(pred: SplitPredictions, run: TrainedRun, split: str) -> SplitPredictions:
+    """``pred`` when every prediction is finite; DataError naming the seed's checkpoint otherwise."""
+    bad = int((~np.isfinite(pred.prediction)).sum())
+    if bad:
+        raise DataError(
+            f"{run.run_dir / 'best.pt'}: predicts {bad} non-finite value(s) of {len(pred.prediction)} on the "
+            f"{split} split (the weights or the data hold NaN/inf); retrain this run or check the data"
+        )
+    return pred
 
 
 def load_runs(run_dir: Path, seed: int | None = None) -> list[TrainedRun]:
@@ -67,7 +90,7 @@ def evaluate_run(
         return _robustness(Path(run_dir), runs, raw, split)
     per_seed = []
     for run in runs:
-        pred = run.predict_split(run.prepare(raw)[split])
+        pred = finite_predictions(run.predict_split(run.prepare(raw)[split]), run, split)
         per_seed.append((run.seed, compute(pred.prediction, pred.label, run.spec)))
     summary = mean_std([m for _, m in per_seed])
     data = {
@@ -143,7 +166,15 @@ def _plot(summary: Summary, path: Path) -> None:
             "tab:blue" if "masked" in n else "tab:orange" if "zeroed" in n else "tab:gray" for n, _ in rest
         ],
     )
-    ax.set(xlabel="MAE change vs intact (mean ± std over seeds; higher = worse)", title="Robustness")
+    from matplotlib.patches import Patch
+
+    kinds = [("tab:blue", "modality masked out"), ("tab:orange", "features zeroed"), ("tab:gray", "other")]
+    ax.legend(handles=[Patch(color=c, label=n) for c, n in kinds], loc="upper left", bbox_to_anchor=(1.02, 1))
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set(
+        xlabel="MAE change vs intact (label units; mean ± std over seeds; higher = worse)",
+        title="Robustness to missing or perturbed modalities",
+    )
     _save(fig, path)
     plt.close(fig)
 
@@ -157,7 +188,7 @@ def predict_file(
     """
     runs = load_runs(Path(run_dir), seed)
     dataset = load_data(runs[0], data_path)
-    preds: list[SplitPredictions] = [run.predict_split(run.prepare(dataset)[split]) for run in runs]
+    preds = [finite_predictions(run.predict_split(run.prepare(dataset)[split]), run, split) for run in runs]
     prediction = np.mean([p.prediction for p in preds], axis=0)  # (N,)
     first = preds[0]
     labelled = bool(np.isfinite(first.label).all())

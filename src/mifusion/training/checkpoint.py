@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from mifusion.errors import DataError
+from mifusion.files import default_mode, write_error
 
 
 def atomic_write_bytes(path: Path, write: Any) -> None:
@@ -20,11 +21,15 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
+            os.fchmod(handle.fileno(), default_mode())  # mkstemp's 0600 -> what open() would give
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        translated = write_error(err, path)
+        if translated is not None:
+            raise translated from None
         raise
 
 
@@ -82,6 +87,8 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Loads a checkpoint on CPU with ``weights_only=True``; DataError when missing or corrupt."""
+    if Path(path).exists() and not Path(path).is_file():  # stat only: opening a FIFO would block
+        raise DataError(f"{path}: not a regular file; a checkpoint is a file written by mifusion train")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

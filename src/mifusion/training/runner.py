@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -17,9 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 
 from mifusion.config import ExperimentConfig
+from mifusion.errors import TrainingError
 from mifusion.training.distributed import launch, resolve_device
 from mifusion.training.pipeline import PreparedData, prepare_data
 from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
@@ -33,6 +36,7 @@ __all__ = [
     "ExperimentResult",
     "RunResult",
     "build",
+    "preflight",
     "resolve_device",
     "run_experiment",
     "summarize",
@@ -129,17 +133,29 @@ def train_one(
         fit = trainer.fit()
     finally:
         epoch_log.close()
+    if fit.best_epoch < 1:
+        raise TrainingError(
+            f"{out_dir}: no epoch of seed {seed} gave a finite validation {cfg.train.select_metric} "
+            f"({fit.nonfinite_steps} non-finite training steps), so there is no result to write; "
+            "lower train.lr or check the data for NaN/inf (mifusion data inspect --strict)"
+        )
     test = predict_split(
         trainer.model, data.dataset["test"], data.spec.modalities, cfg.train.eval_batch_size, device,
         autocast_dtype=trainer.autocast,
     )  # fmt: skip
+    bad = int((~np.isfinite(test.prediction)).sum())
+    if bad:
+        raise TrainingError(
+            f"{out_dir}: the model selected at epoch {fit.best_epoch} predicts {bad} non-finite value(s) on "
+            "the test split, so no result is written; lower train.lr or check the data for NaN/inf"
+        )
     result = RunResult(
         seed, str(out_dir), fit.best_epoch, fit.best_valid, compute(test.prediction, test.label, data.spec),
         len(fit.history), time.perf_counter() - start, fit.nonfinite_steps,
     )  # fmt: skip
     if rank == 0:
         write_run_results(out_dir, result, test)
-        write_run_plots(out_dir, fit.history, test)
+        write_run_plots(out_dir, fit.history, test, fit.best_epoch, cfg.train.select_metric)
     else:
         shutil.rmtree(out_dir, ignore_errors=True)
         result.run_dir = str(final_dir)
@@ -153,49 +169,92 @@ def summarize(runs: list[RunResult]) -> dict[str, dict[str, dict[str, float]]]:
     return {split: mean_std([getattr(r, split) for r in runs]) for split in ("valid", "test")}
 
 
+def _pending_seeds(cfg: ExperimentConfig, out_dir: Path, resume: bool) -> list[int]:
+    """Seeds still to train (with ``resume``, seeds whose ``results.json`` exists are done)."""
+    return [s for s in cfg.train.seeds if not (resume and (out_dir / f"seed_{s}" / "results.json").exists())]
+
+
+def preflight(cfg: ExperimentConfig, out_dir: Path, *, resume: bool = False, overwrite: bool = False) -> None:
+    """Every check that needs no data, before any work: the config, the device and the destination.
+
+    With ``resume``, the run's saved config is compared with ``cfg``: settings that would break the
+    checkpoint may not change (:mod:`mifusion.training.run_guard`). Writes nothing.
+    """
+    from mifusion.config import load
+    from mifusion.training.run_guard import check_output, check_resume
+    from mifusion.validation import check_config
+
+    check_config(cfg)
+    if cfg.data.path and not Path(cfg.data.path).exists():
+        from mifusion.errors import DataError
+
+        raise DataError(f"{cfg.data.path}: no such file or directory; check --data / data.path")
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: only rank 0 owns the run directory
+        return
+    check_output(out_dir, resume=resume, overwrite=overwrite)
+    if resume:
+        check_resume(out_dir, load(out_dir / "config.yaml"), cfg)
+
+
 def run_experiment(
     cfg: ExperimentConfig,
     out_dir: Path,
     *,
     resume: bool = False,
+    overwrite: bool = False,
     checkpoint_every: int | None = None,
     progress: bool = False,
 ) -> ExperimentResult:
     """Trains every seed of ``cfg.train.seeds`` into ``out_dir/seed_<s>`` and writes the summary.
 
-    With ``resume``, seeds that finished (``results.json`` present) are read back, not retrained.
+    Everything is checked before anything is written: the config (:func:`preflight`), the data and the
+    model built once on it (:func:`mifusion.validation.check_build`). An existing, non-empty ``out_dir``
+    is refused unless ``resume`` (seeds that finished, ``results.json`` present, are read back, not
+    retrained) or ``overwrite`` (the old run is moved aside to ``<out_dir>.old-<time>``). The directory
+    is locked while the run writes into it.
     """
     from mifusion.evaluation.reports import write_experiment_results
+    from mifusion.training.run_guard import claim
+    from mifusion.validation import check_build
 
     out_dir = Path(out_dir)
+    if checkpoint_every is not None and checkpoint_every < 1:
+        from mifusion.errors import ConfigError
+
+        raise ConfigError(f"--checkpoint-every {checkpoint_every}: must be at least 1 step")
+    preflight(cfg, out_dir, resume=resume, overwrite=overwrite)
+    pending = _pending_seeds(cfg, out_dir, resume)
     fabric = launch(cfg.train.device, cfg.train.precision)
     rank = fabric.global_rank
-    if rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_config(out_dir, cfg)
     data: PreparedData | None = None
-    runs: list[RunResult] = []
-    for seed in cfg.train.seeds:
-        seed_dir = out_dir / f"seed_{seed}"
-        done = seed_dir / "results.json"
-        if resume and done.exists():
-            runs.append(RunResult(**json.loads(done.read_text(encoding="utf-8"))["run"]))
-            continue
-        data = data or prepare_data(cfg)
-        log.info("seed %d -> %s", seed, seed_dir)
-        runs.append(
-            train_one(
-                cfg,
-                seed_dir,
-                seed,
-                data=data,
-                resume=resume,
-                checkpoint_every=checkpoint_every,
-                progress=progress,
-                fabric=fabric,
-            )
-        )
-    result = ExperimentResult(str(out_dir), runs, summarize(runs))
-    if rank == 0:
-        write_experiment_results(out_dir, result)
+    if pending:
+        if cfg.train.num_threads:
+            torch.set_num_threads(cfg.train.num_threads)
+        data = prepare_data(cfg)
+        check_build(cfg, data)
+    claimed = claim(out_dir, resume=resume, overwrite=overwrite) if rank == 0 else None
+    try:
+        if claimed is not None and claimed.moved_to is not None:
+            log.warning("the previous run in %s was moved to %s", out_dir, claimed.moved_to)
+        if rank == 0:
+            write_config(out_dir, cfg)
+        runs: list[RunResult] = []
+        for seed in cfg.train.seeds:
+            seed_dir = out_dir / f"seed_{seed}"
+            if seed not in pending:
+                done = json.loads((seed_dir / "results.json").read_text(encoding="utf-8"))["run"]
+                runs.append(RunResult(**done))
+                continue
+            log.info("seed %d -> %s", seed, seed_dir)
+            one = train_one(
+                cfg, seed_dir, seed, data=data, resume=resume, checkpoint_every=checkpoint_every,
+                progress=progress, fabric=fabric,
+            )  # fmt: skip
+            runs.append(one)
+        result = ExperimentResult(str(out_dir), runs, summarize(runs))
+        if rank == 0:
+            write_experiment_results(out_dir, result)
+    finally:
+        if claimed is not None:
+            claimed.release()
     return result
