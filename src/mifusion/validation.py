@@ -259,6 +259,7 @@ def check_build(cfg: ExperimentConfig, data: PreparedData) -> None:
             f"model {cfg.model.name} cannot be built with these settings ({text}); "
             "check model.* and penalty.* (e.g. attention heads must divide the width)"
         ) from None
+    model.check_estimator_stage(cfg.train.estimator_stage)
     del model
 
 

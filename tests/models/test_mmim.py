@@ -114,3 +114,20 @@ def test_parity_entropy_projections_sit_with_q_and_the_stage1_loss_has_no_side_e
     out = model(batch)
     assert out.estimator_loss is None  # q trains in stage 1 only
     assert int(model.objective.batch_index) == 1  # type: ignore[union-attr]
+
+
+def test_parity_with_the_efficient_stage_is_refused_before_any_file(tiny_bert_dir: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    out = tmp_path / "run"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mifusion.cli", "train", "--preset", "mosi_mmim_parity", "--quiet", "--out", str(out),
+         "--set", f"model.text.pretrained={tiny_bert_dir}", "train.estimator_stage=efficient",
+         "data.synth.n=60"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("mifusion: error")]
+    assert len(errors) == 1 and "train.estimator_stage=separate_pass" in errors[0], proc.stderr
+    assert not out.exists()

@@ -9,6 +9,7 @@ from typing import NamedTuple
 from torch import Tensor, nn
 
 from mifusion.data.batch import MultimodalBatch
+from mifusion.errors import ConfigError
 from mifusion.estimators.base import EstimatorModule
 from mifusion.objectives import WeightedTerm
 from mifusion.registry import Registry
@@ -69,6 +70,15 @@ class FusionModel(nn.Module):
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def check_estimator_stage(self, stage: str) -> None:
+        """Raises ConfigError when the model cannot train with ``train.estimator_stage=stage``."""
+        required = self.required_estimator_stage
+        if required is not None and stage != required:
+            raise ConfigError(
+                f"train.estimator_stage={stage!r}, but this model trains its estimators only in the "
+                f"{required!r} stage (MMIM parity); set train.estimator_stage={required}"
+            )
 
     def set_epoch(self, epoch: int) -> None:
         """Called by the trainer at the start of each 0-based epoch, before any pass (default: nothing)."""

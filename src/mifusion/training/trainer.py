@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from mifusion.config import ExperimentConfig
-from mifusion.errors import ConfigError, TrainingError
+from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
@@ -87,12 +87,7 @@ class Trainer:
         progress: bool = False,
         fabric: Fabric | None = None,
     ) -> None:
-        required = model.required_estimator_stage
-        if required is not None and cfg.train.estimator_stage != required:
-            raise ConfigError(
-                f"train.estimator_stage={cfg.train.estimator_stage!r}, but this model trains its estimators "
-                f"only in the {required!r} stage (MMIM parity); set train.estimator_stage={required}"
-            )
+        model.check_estimator_stage(cfg.train.estimator_stage)
         self.model, self.data, self.cfg, self.seed = model, data, cfg, seed
         self.fabric = fabric or launch(str(device or cfg.train.device), cfg.train.precision)
         self.run_dir, self.device = run_dir, self.fabric.device
