@@ -8,12 +8,19 @@ both give exactly the packed (``pack_padded_sequence``) result at the unpacked c
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from mifusion.encoders.pooling import last_valid, masked_mean, safe_key_padding_mask
+from mifusion.encoders.pooling import (
+    AttentionPooling,
+    last_valid,
+    masked_max,
+    masked_mean,
+    safe_key_padding_mask,
+)
 
 
 class SequenceOutput(NamedTuple):
@@ -151,21 +158,89 @@ class TransformerSequenceEncoder(nn.Module):
         return SequenceOutput(h, mask, masked_mean(h, mask))
 
 
-class SequenceEncoder(nn.Module):
-    """A recurrent or transformer core followed by a linear projection of the pooled vector.
+POOLINGS: tuple[str, ...] = ("last", "mean", "max", "attention")
+"""Poolings of a sequence's valid steps; a SequenceEncoder concatenates those it is given, in order."""
 
-    MMIM's audio/vision encoder is ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM then Linear).
+
+class SequenceEncoder(nn.Module):
+    """A recurrent or transformer core, a pooling of its valid steps, and a linear projection.
+
+    ``pooling`` names one or more of :data:`POOLINGS` (concatenated in the given order): ``last`` is the
+    state at the true last step (a bidirectional recurrent core: forward at the last step, backward after
+    reading step 0), ``mean`` / ``max`` the masked mean / maximum, ``attention`` an
+    :class:`~mifusion.encoders.pooling.AttentionPooling`. Empty = the core's own pooling (``last`` for
+    recurrent cores, ``mean`` for the transformer). MMIM's audio/vision encoder is
+    ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM, last state, Linear).
+
+    Example:
+        >>> enc = SequenceEncoder(RecurrentEncoder(3, 4), 5, pooling=("mean", "last"))
+        >>> out = enc(torch.randn(2, 6, 3), torch.tensor([6, 2]))
+        >>> tuple(out.states.shape), tuple(out.pooled.shape), enc.project.in_features
+        ((2, 6, 4), (2, 5), 8)
     """
 
-    def __init__(self, core: RecurrentEncoder | TransformerSequenceEncoder, output_dim: int) -> None:
+    def __init__(
+        self,
+        core: RecurrentEncoder | TransformerSequenceEncoder,
+        output_dim: int,
+        pooling: Sequence[str] = (),
+    ) -> None:
         super().__init__()
+        unknown = [p for p in pooling if p not in POOLINGS]
+        if unknown or len(set(pooling)) != len(pooling):
+            raise ValueError(f"pooling {list(pooling)}: use distinct names among {', '.join(POOLINGS)}")
         self.core = core
+        self.pooling = tuple(pooling)
         self.state_dim = core.output_dim
         self.output_dim = output_dim
-        self.project = nn.Linear(core.output_dim, output_dim)
+        self.attention = AttentionPooling(core.output_dim) if "attention" in self.pooling else None
+        self.project = nn.Linear(core.output_dim * max(1, len(self.pooling)), output_dim)
 
     def forward(self, x: Tensor, lengths: Tensor) -> SequenceOutput:
         """(B, T, D_in), (B,) -> states (B, T, state_dim), pooled (B, output_dim) (zero when empty)."""
         out = self.core(x, lengths)
         present = out.mask.any(dim=1).to(x.dtype).unsqueeze(-1)  # (B, 1)
-        return SequenceOutput(out.states, out.mask, self.project(out.pooled) * present)
+        pooled = self._pool(out, lengths) if self.pooling else out.pooled  # (B, P * state_dim)
+        return SequenceOutput(out.states, out.mask, self.project(pooled) * present)
+
+    def _pool(self, out: SequenceOutput, lengths: Tensor) -> Tensor:
+        parts = []
+        for name in self.pooling:
+            if name == "last":
+                recurrent = isinstance(self.core, RecurrentEncoder)
+                parts.append(out.pooled if recurrent else last_valid(out.states, lengths))
+            elif name == "mean":
+                parts.append(masked_mean(out.states, out.mask))
+            elif name == "max":
+                parts.append(masked_max(out.states, out.mask))
+            else:
+                assert self.attention is not None
+                parts.append(self.attention(out.states, out.mask))
+        return torch.cat(parts, dim=-1)  # (B, P * state_dim)
+
+
+def xavier_init(module: nn.Module) -> None:
+    """Xavier-uniform weights (Glorot & Bengio 2010) and zero biases for the Linear and RNN layers in ``module``.
+
+    Recurrent weights are initialised per gate block, so each gate's fan-in and fan-out are its own.
+    Other layers (attention inside a transformer, which already starts Xavier-uniform) keep theirs.
+
+    Example:
+        >>> lstm = nn.LSTM(4, 3)
+        >>> xavier_init(lstm)
+        >>> float(lstm.bias_ih_l0.abs().sum())
+        0.0
+    """
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, nn.RNNBase):
+                for name, param in sub.named_parameters(recurse=False):
+                    if name.startswith("weight"):
+                        for block in param.split(sub.hidden_size, dim=0):  # one block per gate
+                            nn.init.xavier_uniform_(block)
+                    else:
+                        nn.init.zeros_(param)
+            elif isinstance(sub, nn.Linear):
+                nn.init.xavier_uniform_(sub.weight)
+                if sub.bias is not None:
+                    nn.init.zeros_(sub.bias)
