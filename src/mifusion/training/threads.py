@@ -78,7 +78,7 @@ def oversubscription_warning(threads: int, cores: int, load: float | None) -> st
     idle = max(0.0, cores - load)
     return (
         f"machine busy: load average {load:.2f} on {cores} cores leaves about {idle:.1f} idle, but this run "
-        f"uses {threads} threads; epochs will be slower than on an idle machine (set train.num_threads "
+        f"uses {threads} thread{'s' if threads > 1 else ''}; epochs will be slower than on an idle machine (set train.num_threads "
         "lower, or run fewer jobs at once)"
     )
 
