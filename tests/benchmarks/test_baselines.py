@@ -48,11 +48,13 @@ def test_ridge_recovers_a_linear_signal_and_picks_alpha_on_validation() -> None:
 def test_averaged_features_ignore_padding_and_special_tokens() -> None:
     module = _module()
 
-    class Split:
-        sequences = {"audio": np.array([[[1.0], [3.0], [99.0]]])}
-        lengths = {"audio": np.array([2])}
-        token_ids = np.array([[1, 5, 5, 6, 2, 0]])
+    from types import SimpleNamespace
 
-    feats = module.averaged_features(Split(), vocab=8)
+    split = SimpleNamespace(
+        sequences={"audio": np.array([[[1.0], [3.0], [99.0]]])},
+        lengths={"audio": np.array([2])},
+        token_ids=np.array([[1, 5, 5, 6, 2, 0]]),
+    )
+    feats = module.averaged_features(split, vocab=8)
     assert feats["audio"].tolist() == [[2.0]]
     np.testing.assert_allclose(feats["text"][0], [0, 0, 0, 0, 0, 2 / 3, 1 / 3, 0])
