@@ -75,7 +75,7 @@ def test_default_pooling_keeps_the_core_state() -> None:
     torch.testing.assert_close(
         out.pooled, encoder.project(encoder.core(x, lengths).pooled) * torch.tensor([[1.0], [0.0], [1.0]])
     )
-    assert encoder.attention is None and encoder.project.in_features == 4
+    assert encoder.pooling.attention is None and encoder.project.in_features == 4
 
 
 def test_attention_weights_only_valid_steps() -> None:

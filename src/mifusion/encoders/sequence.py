@@ -159,18 +159,57 @@ class TransformerSequenceEncoder(nn.Module):
 
 
 POOLINGS: tuple[str, ...] = ("last", "mean", "max", "attention")
-"""Poolings of a sequence's valid steps; a SequenceEncoder concatenates those it is given, in order."""
+"""Poolings of a sequence's valid steps; :class:`StatePooling` concatenates those it is given, in order."""
+
+
+class StatePooling(nn.Module):
+    """Pools encoded steps by one or more of :data:`POOLINGS`, concatenated in the given order.
+
+    ``last`` is the state at the true last step: the core's own pooled vector when ``core_last`` (a
+    recurrent core, whose bidirectional "last" is forward at the last step and backward after reading
+    step 0), else gathered at ``length - 1``. ``mean`` / ``max`` are masked, ``attention`` is an
+    :class:`~mifusion.encoders.pooling.AttentionPooling`. Empty names = the core's own pooled vector.
+
+    Example:
+        >>> pool = StatePooling(4, ("mean", "max"))
+        >>> out = RecurrentEncoder(3, 4)(torch.randn(2, 5, 3), torch.tensor([5, 2]))
+        >>> tuple(pool(out, torch.tensor([5, 2])).shape), pool.output_dim
+        ((2, 8), 8)
+    """
+
+    def __init__(self, dim: int, names: Sequence[str] = (), core_last: bool = True) -> None:
+        super().__init__()
+        unknown = [p for p in names if p not in POOLINGS]
+        if unknown or len(set(names)) != len(names):
+            raise ValueError(f"pooling {list(names)}: use distinct names among {', '.join(POOLINGS)}")
+        self.names = tuple(names)
+        self.core_last = core_last
+        self.attention = AttentionPooling(dim) if "attention" in self.names else None
+        self.output_dim = dim * max(1, len(self.names))
+
+    def forward(self, out: SequenceOutput, lengths: Tensor) -> Tensor:
+        """states (B, T, D), mask (B, T), core pooled (B, D), lengths (B,) -> (B, output_dim)."""
+        if not self.names:
+            return out.pooled
+        parts = []
+        for name in self.names:
+            if name == "last":
+                parts.append(out.pooled if self.core_last else last_valid(out.states, lengths))
+            elif name == "mean":
+                parts.append(masked_mean(out.states, out.mask))
+            elif name == "max":
+                parts.append(masked_max(out.states, out.mask))
+            else:
+                assert self.attention is not None
+                parts.append(self.attention(out.states, out.mask))
+        return torch.cat(parts, dim=-1)  # (B, P * D)
 
 
 class SequenceEncoder(nn.Module):
-    """A recurrent or transformer core, a pooling of its valid steps, and a linear projection.
+    """A recurrent or transformer core, a pooling of its valid steps (:class:`StatePooling`), a projection.
 
-    ``pooling`` names one or more of :data:`POOLINGS` (concatenated in the given order): ``last`` is the
-    state at the true last step (a bidirectional recurrent core: forward at the last step, backward after
-    reading step 0), ``mean`` / ``max`` the masked mean / maximum, ``attention`` an
-    :class:`~mifusion.encoders.pooling.AttentionPooling`. Empty = the core's own pooling (``last`` for
-    recurrent cores, ``mean`` for the transformer). MMIM's audio/vision encoder is
-    ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM, last state, Linear).
+    Empty ``pooling`` = the core's own (``last`` for recurrent cores, ``mean`` for the transformer). MMIM's
+    audio/vision encoder is ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM, last state, Linear).
 
     Example:
         >>> enc = SequenceEncoder(RecurrentEncoder(3, 4), 5, pooling=("mean", "last"))
@@ -186,37 +225,17 @@ class SequenceEncoder(nn.Module):
         pooling: Sequence[str] = (),
     ) -> None:
         super().__init__()
-        unknown = [p for p in pooling if p not in POOLINGS]
-        if unknown or len(set(pooling)) != len(pooling):
-            raise ValueError(f"pooling {list(pooling)}: use distinct names among {', '.join(POOLINGS)}")
         self.core = core
-        self.pooling = tuple(pooling)
         self.state_dim = core.output_dim
         self.output_dim = output_dim
-        self.attention = AttentionPooling(core.output_dim) if "attention" in self.pooling else None
-        self.project = nn.Linear(core.output_dim * max(1, len(self.pooling)), output_dim)
+        self.pooling = StatePooling(core.output_dim, pooling, isinstance(core, RecurrentEncoder))
+        self.project = nn.Linear(self.pooling.output_dim, output_dim)
 
     def forward(self, x: Tensor, lengths: Tensor) -> SequenceOutput:
         """(B, T, D_in), (B,) -> states (B, T, state_dim), pooled (B, output_dim) (zero when empty)."""
         out = self.core(x, lengths)
         present = out.mask.any(dim=1).to(x.dtype).unsqueeze(-1)  # (B, 1)
-        pooled = self._pool(out, lengths) if self.pooling else out.pooled  # (B, P * state_dim)
-        return SequenceOutput(out.states, out.mask, self.project(pooled) * present)
-
-    def _pool(self, out: SequenceOutput, lengths: Tensor) -> Tensor:
-        parts = []
-        for name in self.pooling:
-            if name == "last":
-                recurrent = isinstance(self.core, RecurrentEncoder)
-                parts.append(out.pooled if recurrent else last_valid(out.states, lengths))
-            elif name == "mean":
-                parts.append(masked_mean(out.states, out.mask))
-            elif name == "max":
-                parts.append(masked_max(out.states, out.mask))
-            else:
-                assert self.attention is not None
-                parts.append(self.attention(out.states, out.mask))
-        return torch.cat(parts, dim=-1)  # (B, P * state_dim)
+        return SequenceOutput(out.states, out.mask, self.project(self.pooling(out, lengths)) * present)
 
 
 def xavier_init(module: nn.Module) -> None:
