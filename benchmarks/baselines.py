@@ -18,8 +18,9 @@ that can feed it: EF-LSTM and MAG-BERT need word-aligned data with token ids, ``
   and vision (``benchmarks/claims/common.semi_ground``);
 * ``mmsa_aligned``: ``mifusion data synth F.pkl --n 1000 --seed 1 --aligned --padding left --no-lengths``
   (MulT-era layout: valid frames at the end, no length arrays);
-* ``mmsa_unaligned``: ``mifusion data synth F.pkl --n 1000 --seed 2 --param nonfinite_audio_rate=0.02``
-  (right-padded with lengths, 2 % of valid audio frames hold -inf).
+* ``mmsa_unaligned``: ``mifusion data synth F.pkl --n 1000 --seed 2 --max-length audio=150 --max-length
+  vision=150 --param nonfinite_audio_rate=0.02`` (right-padded with lengths, 2 % of valid audio frames
+  hold -inf; 150 frames instead of MOSI's 375/500 to fit the CPU budget).
 
 Run (finished seeds are read back from ``OUT``, so an interrupted run resumes)::
 
@@ -49,7 +50,18 @@ RUN_SETS = ("train.num_threads=1", "train.device=cpu")
 SMOKE_SETS = ("train.epochs=1", "model.hidden_dim=16", "data.synth.n=120")
 MMSA_ARGS = {
     "mmsa_aligned": ["--n", "1000", "--seed", "1", "--aligned", "--padding", "left", "--no-lengths"],
-    "mmsa_unaligned": ["--n", "1000", "--seed", "2", "--param", "nonfinite_audio_rate=0.02"],
+    "mmsa_unaligned": [
+        "--n",
+        "1000",
+        "--seed",
+        "2",
+        "--max-length",
+        "audio=150",
+        "--max-length",
+        "vision=150",
+        "--param",
+        "nonfinite_audio_rate=0.02",
+    ],
 }
 SMOKE_SIZE = [
     "--n",
@@ -102,7 +114,7 @@ def build_ground(name: str, out: Path, smoke: bool, args: argparse.Namespace) ->
     path = out / "grounds" / f"{name}{'_smoke' if smoke else ''}.pkl"
     synth_args = list(MMSA_ARGS[name])
     if smoke:
-        synth_args = [*SMOKE_SIZE, *synth_args[2:]]
+        synth_args = [*synth_args[2:], *SMOKE_SIZE]  # the smoke sizes win
     if not path.exists() and main(["data", "synth", str(path), *synth_args]) != 0:
         raise SystemExit(f"mifusion data synth {path} failed")
     recipe = "mifusion data synth F.pkl " + " ".join(synth_args)
