@@ -247,7 +247,7 @@ def xavier_init(module: nn.Module) -> None:
     Example:
         >>> lstm = nn.LSTM(4, 3)
         >>> xavier_init(lstm)
-        >>> float(lstm.bias_ih_l0.abs().sum())
+        >>> float(lstm.bias_ih_l0.detach().abs().sum())
         0.0
     """
     with torch.no_grad():
