@@ -75,6 +75,14 @@ class SequenceEncoderConfig:
     num_layers: int = 1
     bidirectional: bool = False
     dropout: float = 0.0
+    pooling: tuple[Literal["last", "mean", "max", "attention"], ...] = ()
+    """Poolings of the valid steps, concatenated (e.g. [mean, last]); empty = the core's own (last / mean)."""
+    init: Literal["default", "xavier"] = "default"
+    """``xavier``: Xavier-uniform weights and zero biases (per gate for LSTM/GRU) instead of torch's."""
+
+    def __post_init__(self) -> None:
+        if len(set(self.pooling)) != len(self.pooling):
+            raise ConfigError(f"model.sequence.pooling {list(self.pooling)} repeats a name; list each once")
 
 
 @dataclass(frozen=True)

@@ -232,3 +232,51 @@ def test_lf_dnn_linear_head_is_dropout_and_one_linear_layer_on_the_pooled_encodi
     assert out.fused is not None and out.fused.shape == (4, model.fused_dim)
     total_loss(out, batch).backward()
     assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+SEQUENCE_POOLINGS = [("mean",), ("max",), ("attention",), ("mean", "last")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("pooling", SEQUENCE_POOLINGS, ids="+".join)
+def test_sequence_pooling_options(name: str, pooling: tuple[str, ...]) -> None:
+    """Every model on every pooling option (with Xavier init): padding ignored, every weight trained."""
+    from dataclasses import replace
+
+    if name == "mmim":
+        pytest.importorskip("mifusion.estimators.mmim")
+    cfg = tiny_model_config(name)
+    cfg = replace(cfg, sequence=replace(cfg.sequence, pooling=pooling, init="xavier"))
+    spec = tiny_spec(aligned=MODELS.get(name).needs_aligned)
+    torch.manual_seed(0)
+    model = build_model(cfg, None, spec)
+    batch = tiny_batch(spec, 8, signal=("audio",))
+    total_loss(model(batch), batch).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+    model.eval()
+    small = tiny_batch(spec, 3)
+    with torch.no_grad():
+        a, b = model(small), model(pad_more(small))
+    torch.testing.assert_close(a.prediction, b.prediction, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("pooling", SEQUENCE_POOLINGS, ids="+".join)
+def test_ef_lstm_head_pooling(pooling: tuple[str, ...]) -> None:
+    """EF-LSTM's own head pooling (model.options.pooling): padding ignored, every weight trained."""
+    spec = tiny_spec(aligned=True)
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config("ef_lstm", pooling=list(pooling)), None, spec)
+    assert model.fused_dim == 16 * len(pooling)
+    batch = tiny_batch(spec, 8, signal=("audio",))
+    total_loss(model(batch), batch).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+    model.eval()
+    small = tiny_batch(spec, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(small).prediction, model(pad_more(small)).prediction, atol=1e-5, rtol=1e-4
+        )
+    with pytest.raises(ConfigError, match="pooling"):
+        build_model(tiny_model_config("ef_lstm", pooling=["mean", "mean"]), None, spec)

@@ -45,15 +45,38 @@ def _synth_params(pairs: list[str]) -> Any:
     return replace(SynthParams(), **changes)
 
 
+def _max_lengths(pairs: list[str]) -> dict[str, int]:
+    """``["audio=50", ...]`` -> {"audio": 50}; ConfigError for unknown modalities or bad numbers."""
+    from mifusion.errors import ConfigError
+
+    out: dict[str, int] = {}
+    for pair in pairs:
+        key, _, text = pair.partition("=")
+        if key not in ("text", "audio", "vision") or not text.isdigit() or int(text) < 1:
+            raise ConfigError(
+                f"--max-length {pair!r}: use MODALITY=FRAMES with text, audio or vision, e.g. audio=50"
+            )
+        out[key] = int(text)
+    return out
+
+
 def _synth(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from mifusion.data.synthetic import generate
+    from mifusion.errors import ConfigError
     from mifusion.validation import check_synth_memory
 
     params = _synth_params(args.param)
+    if args.max_length:
+        params = replace(params, max_lengths=_max_lengths(args.max_length))
     if args.n is not None and args.n < 3:
-        from mifusion.errors import ConfigError
-
         raise ConfigError(f"--n {args.n}: every split needs a sample; use --n 3 or more")
+    layout = args.padding != "right" or args.no_lengths
+    if layout and _writer(args.out, args.to) != "mmsa":
+        raise ConfigError(
+            "--padding left and --no-lengths describe MMSA pickles; write a .pkl (or --to mmsa)"
+        )
     _check_destination(args.out, args.to)
     check_synth_memory(args.like, args.n, args.aligned, params)
     dataset = generate(
@@ -64,7 +87,13 @@ def _synth(args: argparse.Namespace) -> int:
         text_from=args.text_from,
         params=params,
     )
-    kind = _save(dataset, args.out, args.to)
+    if layout:
+        from mifusion.data.synthetic_mmsa import save_mmsa_layout
+
+        save_mmsa_layout(dataset, args.out, args.padding, lengths=not args.no_lengths)
+        kind = f"mmsa, {args.padding}-padded, {'no ' if args.no_lengths else ''}length arrays"
+    else:
+        kind = _save(dataset, args.out, args.to)
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
     print(f"wrote {args.out} ({kind}; {sizes}; modalities {', '.join(dataset.modalities)})")
     return 0
@@ -171,7 +200,9 @@ def register(sub: Any) -> None:
         "  mifusion data synth demo.pkl\n"
         "  mifusion data synth mosei_like --like mosei --n 2000 --seed 1 --aligned\n"
         "  mifusion data synth mosi_semi.pkl --text-from data/mosi_text/label.csv\n"
-        "  mifusion data synth shared.pkl --n 800 --param shared_strength=2 --param private_strength=0.1\n",
+        "  mifusion data synth shared.pkl --n 800 --param shared_strength=2 --param private_strength=0.1\n"
+        "  mifusion data synth left.pkl --aligned --padding left --no-lengths\n"
+        "  mifusion data synth inf.pkl --max-length audio=60 --param nonfinite_audio_rate=0.02\n",
         _synth,
     )
     synth.add_argument("out", help="output: .pkl = MMSA pickle, otherwise a safe-format directory")
@@ -190,6 +221,18 @@ def register(sub: Any) -> None:
         metavar="NAME=VALUE",
         help="override a numeric generator parameter (SynthParams, docs/synthetic.md); repeatable",
     )
+    synth.add_argument(
+        "--max-length", dest="max_length", action="append", default=[], metavar="MODALITY=FRAMES",
+        help="padded length of a modality (default: the like dataset's); repeatable",
+    )  # fmt: skip
+    synth.add_argument(
+        "--padding", choices=("right", "left"), default="right",
+        help="MMSA pickle: where audio/vision padding goes (left = valid frames at the end, MulT-era files)",
+    )  # fmt: skip
+    synth.add_argument(
+        "--no-lengths", dest="no_lengths", action="store_true",
+        help="MMSA pickle: omit the *_lengths arrays (readers infer lengths from all-zero frames)",
+    )  # fmt: skip
 
     inspect = add_command(
         data_sub,

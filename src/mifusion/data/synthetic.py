@@ -63,6 +63,8 @@ class SynthParams:
         real_audio_signal: semi-synthetic mode: weight of the real label in audio (weak).
         real_vision_signal: semi-synthetic mode: weight of the real label in vision (weak).
         real_text_dependence: semi-synthetic mode: weight of the transcript's hashed bag-of-words factor.
+        nonfinite_audio_rate: fraction of valid audio frames whose first feature is -inf (as in MOSEI's
+            audio; readers replace it by 0 with a warning). 0 leaves every other array unchanged.
     """
 
     text_signal: float = 0.6
@@ -84,6 +86,7 @@ class SynthParams:
     real_audio_signal: float = 0.1
     real_vision_signal: float = 0.05
     real_text_dependence: float = 0.5
+    nonfinite_audio_rate: float = 0.0
 
 
 _CHUNK = 256  # samples per block when generating frames (bounds the hidden activations' memory)
@@ -213,6 +216,9 @@ def generate(
         private = params.private_strength * rng.standard_normal((total, params.num_private))
         inputs = np.concatenate([weights[m] * s_unit[:, None], shared_weight * shared, private], axis=1)
         sequences[m] = _frames(rng, inputs, lengths[m], max_lengths[m], dims[m], params)
+    if params.nonfinite_audio_rate > 0:
+        _add_nonfinite(np.random.default_rng(np.random.SeedSequence(seed).spawn(7)[6]), sequences["audio"],
+                       lengths["audio"], params.nonfinite_audio_rate)  # fmt: skip
     bounds = np.cumsum([0, *sizes])
     splits = {}
     for name, lo, hi in zip(names, bounds[:-1], bounds[1:]):
@@ -228,6 +234,14 @@ def generate(
         )
     meta = _meta(like, aligned, seed, total, text_from, params, max_lengths, dims, weights, shared_weight)
     return MultimodalDataset(splits=splits, meta=meta)
+
+
+def _add_nonfinite(rng: np.random.Generator, seq: np.ndarray, lengths: np.ndarray, rate: float) -> None:
+    """Sets the first feature of a ``rate`` fraction of valid frames of ``seq`` (N, T, D) to -inf, in place."""
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError(f"synthetic nonfinite_audio_rate={rate} must lie in [0, 1]")
+    valid = np.arange(seq.shape[1])[None, :] < lengths[:, None]  # (N, T)
+    seq[(rng.random(valid.shape) < rate) & valid, 0] = -np.inf
 
 
 def _synthetic_text(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from mifusion.config import SequenceEncoderConfig, TextEncoderConfig
 from mifusion.data.spec import DataSpec
-from mifusion.encoders.sequence import RecurrentEncoder, SequenceEncoder, TransformerSequenceEncoder
+from mifusion.encoders.sequence import (
+    RecurrentEncoder,
+    SequenceEncoder,
+    TransformerSequenceEncoder,
+    xavier_init,
+)
 from mifusion.encoders.text import TextEncoder, load_transformer, tiny_bert
 from mifusion.errors import ConfigError
 
@@ -29,7 +34,10 @@ def build_sequence_encoder(
         core = TransformerSequenceEncoder(input_dim, cfg.hidden_dim, cfg.num_layers, heads, cfg.dropout)
     else:
         raise ConfigError(f"model.sequence.kind={cfg.kind!r}; use lstm, gru or transformer")
-    return SequenceEncoder(core, output_dim or cfg.output_dim)
+    encoder = SequenceEncoder(core, output_dim or cfg.output_dim, cfg.pooling)
+    if cfg.init == "xavier":
+        xavier_init(encoder)
+    return encoder
 
 
 def build_text_encoder(cfg: TextEncoderConfig, spec: DataSpec) -> TextEncoder:

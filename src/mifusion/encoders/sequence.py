@@ -8,12 +8,19 @@ both give exactly the packed (``pack_padded_sequence``) result at the unpacked c
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-from mifusion.encoders.pooling import last_valid, masked_mean, safe_key_padding_mask
+from mifusion.encoders.pooling import (
+    AttentionPooling,
+    last_valid,
+    masked_max,
+    masked_mean,
+    safe_key_padding_mask,
+)
 
 
 class SequenceOutput(NamedTuple):
@@ -151,21 +158,108 @@ class TransformerSequenceEncoder(nn.Module):
         return SequenceOutput(h, mask, masked_mean(h, mask))
 
 
-class SequenceEncoder(nn.Module):
-    """A recurrent or transformer core followed by a linear projection of the pooled vector.
+POOLINGS: tuple[str, ...] = ("last", "mean", "max", "attention")
+"""Poolings of a sequence's valid steps; :class:`StatePooling` concatenates those it is given, in order."""
 
-    MMIM's audio/vision encoder is ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM then Linear).
+
+class StatePooling(nn.Module):
+    """Pools encoded steps by one or more of :data:`POOLINGS`, concatenated in the given order.
+
+    ``last`` is the state at the true last step: the core's own pooled vector when ``core_last`` (a
+    recurrent core, whose bidirectional "last" is forward at the last step and backward after reading
+    step 0), else gathered at ``length - 1``. ``mean`` / ``max`` are masked, ``attention`` is an
+    :class:`~mifusion.encoders.pooling.AttentionPooling`. Empty names = the core's own pooled vector.
+
+    Example:
+        >>> pool = StatePooling(4, ("mean", "max"))
+        >>> out = RecurrentEncoder(3, 4)(torch.randn(2, 5, 3), torch.tensor([5, 2]))
+        >>> tuple(pool(out, torch.tensor([5, 2])).shape), pool.output_dim
+        ((2, 8), 8)
     """
 
-    def __init__(self, core: RecurrentEncoder | TransformerSequenceEncoder, output_dim: int) -> None:
+    def __init__(self, dim: int, names: Sequence[str] = (), core_last: bool = True) -> None:
+        super().__init__()
+        unknown = [p for p in names if p not in POOLINGS]
+        if unknown or len(set(names)) != len(names):
+            raise ValueError(f"pooling {list(names)}: use distinct names among {', '.join(POOLINGS)}")
+        self.names = tuple(names)
+        self.core_last = core_last
+        self.attention = AttentionPooling(dim) if "attention" in self.names else None
+        self.output_dim = dim * max(1, len(self.names))
+
+    def forward(self, out: SequenceOutput, lengths: Tensor) -> Tensor:
+        """states (B, T, D), mask (B, T), core pooled (B, D), lengths (B,) -> (B, output_dim)."""
+        if not self.names:
+            return out.pooled
+        parts = []
+        for name in self.names:
+            if name == "last":
+                parts.append(out.pooled if self.core_last else last_valid(out.states, lengths))
+            elif name == "mean":
+                parts.append(masked_mean(out.states, out.mask))
+            elif name == "max":
+                parts.append(masked_max(out.states, out.mask))
+            else:
+                assert self.attention is not None
+                parts.append(self.attention(out.states, out.mask))
+        return torch.cat(parts, dim=-1)  # (B, P * D)
+
+
+class SequenceEncoder(nn.Module):
+    """A recurrent or transformer core, a pooling of its valid steps (:class:`StatePooling`), a projection.
+
+    Empty ``pooling`` = the core's own (``last`` for recurrent cores, ``mean`` for the transformer). MMIM's
+    audio/vision encoder is ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM, last state, Linear).
+
+    Example:
+        >>> enc = SequenceEncoder(RecurrentEncoder(3, 4), 5, pooling=("mean", "last"))
+        >>> out = enc(torch.randn(2, 6, 3), torch.tensor([6, 2]))
+        >>> tuple(out.states.shape), tuple(out.pooled.shape), enc.project.in_features
+        ((2, 6, 4), (2, 5), 8)
+    """
+
+    def __init__(
+        self,
+        core: RecurrentEncoder | TransformerSequenceEncoder,
+        output_dim: int,
+        pooling: Sequence[str] = (),
+    ) -> None:
         super().__init__()
         self.core = core
         self.state_dim = core.output_dim
         self.output_dim = output_dim
-        self.project = nn.Linear(core.output_dim, output_dim)
+        self.pooling = StatePooling(core.output_dim, pooling, isinstance(core, RecurrentEncoder))
+        self.project = nn.Linear(self.pooling.output_dim, output_dim)
 
     def forward(self, x: Tensor, lengths: Tensor) -> SequenceOutput:
         """(B, T, D_in), (B,) -> states (B, T, state_dim), pooled (B, output_dim) (zero when empty)."""
         out = self.core(x, lengths)
         present = out.mask.any(dim=1).to(x.dtype).unsqueeze(-1)  # (B, 1)
-        return SequenceOutput(out.states, out.mask, self.project(out.pooled) * present)
+        return SequenceOutput(out.states, out.mask, self.project(self.pooling(out, lengths)) * present)
+
+
+def xavier_init(module: nn.Module) -> None:
+    """Xavier-uniform weights (Glorot & Bengio 2010) and zero biases for the Linear and RNN layers in ``module``.
+
+    Recurrent weights are initialised per gate block, so each gate's fan-in and fan-out are its own.
+    Other layers (attention inside a transformer, which already starts Xavier-uniform) keep theirs.
+
+    Example:
+        >>> lstm = nn.LSTM(4, 3)
+        >>> xavier_init(lstm)
+        >>> float(lstm.bias_ih_l0.detach().abs().sum())
+        0.0
+    """
+    with torch.no_grad():
+        for sub in module.modules():
+            if isinstance(sub, nn.RNNBase):
+                for name, param in sub.named_parameters(recurse=False):
+                    if name.startswith("weight"):
+                        for block in param.split(sub.hidden_size, dim=0):  # one block per gate
+                            nn.init.xavier_uniform_(block)
+                    else:
+                        nn.init.zeros_(param)
+            elif isinstance(sub, nn.Linear):
+                nn.init.xavier_uniform_(sub.weight)
+                if sub.bias is not None:
+                    nn.init.zeros_(sub.bias)

@@ -1,7 +1,8 @@
 """EF-LSTM: early fusion LSTM over word-aligned features (REFERENCE 1.3; MMSA's EF_LSTM baseline).
 
 Each modality's frame features are linearly projected per time step, the projections are concatenated per
-step and one LSTM reads the fused sequence; the head reads its state at the true last step. Needs aligned
+step and one LSTM reads the fused sequence; the head reads its state at the true last step (or the poolings
+in ``options.pooling``; ``model.sequence.init`` initialises the LSTM). Needs aligned
 data (one time axis) when more than one modality is used. Token text enters as the text encoder's
 per-token states.
 
@@ -21,18 +22,25 @@ from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
 from mifusion.encoders.pooling import masked_mean
-from mifusion.encoders.sequence import RecurrentEncoder
+from mifusion.encoders.sequence import RecurrentEncoder, StatePooling, xavier_init
+from mifusion.errors import ConfigError
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
 from mifusion.models.common import ModalityEncoders, frame_dims, mlp, zero_absent
 
 
 @dataclass(frozen=True)
 class EFLSTMOptions:
-    """EF-LSTM options: per-modality step projection size and LSTM width."""
+    """EF-LSTM options: per-modality step projection size, LSTM width and how the head pools its states.
+
+    Attributes:
+        pooling: names from :data:`~mifusion.encoders.sequence.POOLINGS`, concatenated; empty = the
+            LSTM's state at the true last step (the original EF-LSTM).
+    """
 
     proj_dim: int = 16
     lstm_dim: int = 32
     bidirectional: bool = False
+    pooling: tuple[str, ...] = ()
 
 
 class EFLSTM(FusionModel):
@@ -63,9 +71,10 @@ class EFLSTM(FusionModel):
         self.lstm = RecurrentEncoder(
             options.proj_dim * len(self.modalities), options.lstm_dim, bidirectional=options.bidirectional
         )
-        self.head = mlp([self.lstm.output_dim, hidden_dim, 1], dropout)
+        self.pool = StatePooling(self.lstm.output_dim, options.pooling, core_last=True)
+        self.head = mlp([self.pool.output_dim, hidden_dim, 1], dropout)
         self.unimodal_dims = dict.fromkeys(self.modalities, options.proj_dim)
-        self.fused_dim = self.lstm.output_dim
+        self.fused_dim = self.pool.output_dim
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
         """Batch -> prediction (B,), unimodal (B, proj_dim) per modality, fused (B, lstm width)."""
@@ -85,14 +94,21 @@ class EFLSTM(FusionModel):
         unimodal: dict[str, Tensor] = {
             m: zero_absent(batch, m, masked_mean(steps[m], masks[m])) for m in self.modalities
         }
-        fused = encoded_all.pooled
+        fused = self.pool(encoded_all, lengths)  # (B, fused_dim)
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
 def build_ef_lstm(cfg: ModelConfig, spec: DataSpec, options: EFLSTMOptions) -> EFLSTM:
     """Builds EF-LSTM on the spec's modalities (aligned data needed for more than one modality)."""
     text = ModalityEncoders(spec, cfg, ("text",)) if spec.text_kind == "tokens" else None
-    return EFLSTM(spec, text, options, cfg.hidden_dim, cfg.dropout)
+    try:
+        model = EFLSTM(spec, text, options, cfg.hidden_dim, cfg.dropout)
+    except ValueError as err:
+        raise ConfigError(f"model.options.pooling: {err}") from None
+    if cfg.sequence.init == "xavier":
+        xavier_init(model.lstm)
+        xavier_init(model.project)
+    return model
 
 
 MODELS.add(

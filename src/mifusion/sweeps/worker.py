@@ -25,7 +25,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,12 @@ from mifusion.sweeps.objective import (
 )
 from mifusion.sweeps.space import ParamSpec
 from mifusion.sweeps.study import StorageSettings, fail_stale_trials, load_or_create_study, open_storage
+from mifusion.training.threads import available_cores, worker_threads
 
 log = logging.getLogger(__name__)
 WAIT_S = 1.0
 
-__all__ = ["SweepPlan", "WorkerSummary", "run_worker", "spawn_workers", "state_counts"]
+__all__ = ["SweepPlan", "WorkerSummary", "run_worker", "spawn_workers", "state_counts", "worker_environment"]
 
 
 @dataclass(frozen=True)
@@ -142,11 +143,42 @@ def run_worker(plan: SweepPlan, settings: StorageSettings, train_fn: TrainFn, ru
     )
 
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def worker_environment(environ: Mapping[str, str], workers: int, cores: int) -> dict[str, str]:
+    """The environment of each of ``workers`` local workers: the cores split between them.
+
+    ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` become each worker's share (``cores // workers``, at least
+    1) unless already set lower; a run whose ``train.num_threads`` is unset then uses that share, so the
+    workers together never ask for more threads than there are cores. An explicit ``train.num_threads``
+    still wins.
+
+    Example:
+        >>> worker_environment({"OMP_NUM_THREADS": "1"}, workers=2, cores=8)["OMP_NUM_THREADS"]
+        '1'
+        >>> worker_environment({}, workers=2, cores=8)["MKL_NUM_THREADS"]
+        '4'
+    """
+    share = worker_threads(cores, workers)
+    env = dict(environ)
+    for key in THREAD_VARIABLES:
+        current = env.get(key, "")
+        if not current.isdigit() or not 1 <= int(current) <= share:
+            env[key] = str(share)
+    return env
+
+
 def spawn_workers(argv: Sequence[str], workers: int) -> list[int]:
-    """Starts ``workers`` local processes running ``mifusion <argv> --workers 1``; returns exit codes."""
+    """Starts ``workers`` local processes running ``mifusion <argv> --workers 1``; returns exit codes.
+
+    Each worker gets its share of the cores (:func:`worker_environment`).
+    """
     code = "import sys; from mifusion.cli import main; sys.exit(main())"
     command = [sys.executable, "-c", code, *argv, "--workers", "1"]
-    processes = [subprocess.Popen(command) for _ in range(workers)]
+    env = worker_environment(os.environ, workers, available_cores())
+    log.info("%d workers, %s threads each", workers, env[THREAD_VARIABLES[0]])
+    processes = [subprocess.Popen(command, env=env) for _ in range(workers)]
     try:
         return [process.wait() for process in processes]
     finally:

@@ -27,6 +27,7 @@ from mifusion.training.distributed import launch, resolve_device
 from mifusion.training.pipeline import PreparedData, prepare_data
 from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
 from mifusion.training.seed import seed_everything
+from mifusion.training.threads import configure_threads
 from mifusion.training.trainer import EpochCallback, Trainer
 
 if TYPE_CHECKING:
@@ -112,8 +113,7 @@ def train_one(
     # only rank 0 writes the run directory; other torchrun processes write to a scratch folder
     out_dir = final_dir if rank == 0 else Path(tempfile.mkdtemp(prefix=f"mifusion-rank{rank}-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    if cfg.train.num_threads:
-        torch.set_num_threads(cfg.train.num_threads)
+    configure_threads(cfg.train.num_threads)
     data = data or prepare_data(cfg)
     write_config(out_dir, cfg)
     write_spec(out_dir, data.spec)
