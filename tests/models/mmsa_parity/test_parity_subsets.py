@@ -1,4 +1,4 @@
-"""The MMSA-parity TFN, LMF and LF-DNN run on every modality subset and refuse token text (no MMSA needed)."""
+"""The MMSA-parity TFN, LMF, LF-DNN and MISA run on every modality subset and refuse token text (no MMSA needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from mifusion.config import ModelConfig, PenaltyConfig
 from mifusion.errors import ConfigError
 from mifusion.models.build import build_model
-from mifusion.models.testing import tiny_spec
+from mifusion.models.testing import tiny_batch, tiny_model_config, tiny_spec
 
 from . import harness
 
@@ -35,3 +35,28 @@ def test_every_subset_trains(name: str, subset: tuple[str, ...]) -> None:
 def test_token_text_is_refused(name: str) -> None:
     with pytest.raises(ConfigError, match="precomputed text features"):
         build_model(ModelConfig(name=name, options={"parity": "mmsa"}), PenaltyConfig(), tiny_spec())
+
+
+@pytest.mark.parametrize("subset", [s for s in SUBSETS if "text" in s] + [("audio",), ("audio", "vision")])
+def test_misa_parity_every_subset_trains(subset: tuple[str, ...]) -> None:
+    spec = tiny_spec(subset)
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config("misa", parity="mmsa", dim=4), PenaltyConfig(), spec)
+    model.eval()  # the fusion transformer's fixed dropout
+    batch = tiny_batch(spec, 4)
+    out = model(batch)
+    assert out.prediction.shape == (4,) and set(out.unimodal) == set(subset)
+    loss = (out.prediction - batch.labels).abs().mean() + sum(t.weight * t.value for t in out.terms.values())
+    loss.backward()
+    assert all(p.grad is not None for n, p in model.named_parameters() if p.requires_grad), (
+        "every parameter learns"
+    )
+
+
+def test_misa_parity_refuses_feature_text() -> None:
+    with pytest.raises(ConfigError, match="token text"):
+        build_model(
+            ModelConfig(name="misa", options={"parity": "mmsa"}),
+            PenaltyConfig(),
+            tiny_spec(text_kind="features"),
+        )
