@@ -60,3 +60,15 @@ def test_misa_parity_refuses_feature_text() -> None:
             PenaltyConfig(),
             tiny_spec(text_kind="features"),
         )
+
+
+@pytest.mark.parametrize("subset", SUBSETS)
+def test_ef_lstm_parity_every_subset_trains(subset: tuple[str, ...]) -> None:
+    batch = harness.feature_batch(4, dict.fromkeys(subset, 6), full=(), aligned=True)
+    torch.manual_seed(0)
+    cfg = ModelConfig(name="ef_lstm", options={"parity": "mmsa", "steps": 8, "lstm_dim": 4})
+    model = build_model(cfg, PenaltyConfig(), harness.feature_spec(batch, aligned=True)).double()
+    out = model(batch)
+    assert out.prediction.shape == (4,) and set(out.unimodal) == set(subset)
+    (out.prediction - batch.labels).abs().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
