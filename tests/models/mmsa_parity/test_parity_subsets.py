@@ -72,3 +72,16 @@ def test_ef_lstm_parity_every_subset_trains(subset: tuple[str, ...]) -> None:
     assert out.prediction.shape == (4,) and set(out.unimodal) == set(subset)
     (out.prediction - batch.labels).abs().mean().backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("subset", [s for s in SUBSETS if "text" in s])
+def test_mag_bert_parity_every_subset_trains(subset: tuple[str, ...]) -> None:
+    spec = tiny_spec(subset, aligned=True)
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config("mag_bert", parity="mmsa"), PenaltyConfig(), spec)
+    batch = tiny_batch(spec, 4)
+    out = model(batch)
+    assert out.prediction.shape == (4,) and set(out.unimodal) == set(subset)
+    (out.prediction - batch.labels).abs().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:3]
