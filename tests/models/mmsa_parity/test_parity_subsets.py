@@ -85,3 +85,17 @@ def test_mag_bert_parity_every_subset_trains(subset: tuple[str, ...]) -> None:
     (out.prediction - batch.labels).abs().mean().backward()
     missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
     assert not missing, missing[:3]
+
+
+@pytest.mark.parametrize("subset", SUBSETS)
+def test_mult_parity_every_subset_trains(subset: tuple[str, ...]) -> None:
+    batch = harness.feature_batch(4, {m: harness.CLASSIC_STEPS[m] for m in subset}, full=())
+    torch.manual_seed(0)
+    cfg = ModelConfig(
+        name="mult", options={"parity": "mmsa", "dim": 4, "crossmodal_layers": 1, "kernel_size": 3}
+    )
+    model = build_model(cfg, PenaltyConfig(), harness.feature_spec(batch)).double()
+    out = model(batch)
+    assert out.prediction.shape == (4,) and set(out.unimodal) == set(subset)
+    (out.prediction - batch.labels).abs().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
