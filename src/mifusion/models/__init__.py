@@ -1,6 +1,6 @@
 """Fusion models; importing this package registers every model in ``MODELS``."""
 
-from mifusion.models import ef_lstm, lf_dnn, lmf, mag_bert, misa, mmim, mult, tfn
+from mifusion.models import ef_lstm, lf_dnn, lmf, mag_bert, mfn, misa, mmim, mult, tfn
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "lf_dnn",
     "lmf",
     "mag_bert",
+    "mfn",
     "misa",
     "mmim",
     "mult",

@@ -12,8 +12,9 @@ except under CI (``CI`` set), where they fail. Nothing of MMSA is copied or edit
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -293,3 +294,14 @@ def bidirectional_lstm_rules(mmsa: str, ours: str) -> list[tuple[str, str]]:
         rules.append((f"{mmsa}{kind}_l0_reverse", f"{ours}backward_layers.0.{kind}_l0"))
         rules.append((f"{mmsa}{kind}_l0", f"{ours}forward_layers.0.{kind}_l0"))
     return rules
+
+
+@contextlib.contextmanager
+def float64_by_default() -> Iterator[None]:
+    """torch's default dtype float64 inside the block (MMSA creates some states with ``torch.zeros``)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
