@@ -1,6 +1,6 @@
 """Fusion models; importing this package registers every model in ``MODELS``."""
 
-from mifusion.models import ef_lstm, lf_dnn, lmf, mag_bert, mfn, misa, mmim, mult, tfn
+from mifusion.models import ef_lstm, graph_mfn, lf_dnn, lmf, mag_bert, mfn, misa, mmim, mult, tfn
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "ModelOutput",
     "ParamGroups",
     "ef_lstm",
+    "graph_mfn",
     "lf_dnn",
     "lmf",
     "mag_bert",

@@ -82,6 +82,13 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
     "misa": {"dim": 8},
     "mag_bert": {},
     "mmim": {"fusion_dim": 16},
+    "graph_mfn": {
+        "text_hidden": 4,
+        "audio_hidden": 4,
+        "vision_hidden": 4,
+        "memory_dim": 6,
+        "pattern_hidden": 8,
+    },
     "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 
