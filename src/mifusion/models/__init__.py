@@ -1,6 +1,20 @@
 """Fusion models; importing this package registers every model in ``MODELS``."""
 
-from mifusion.models import ef_lstm, graph_mfn, lf_dnn, lmf, mag_bert, mfn, misa, mmim, mult, tfn
+from mifusion.models import (
+    ef_lstm,
+    graph_mfn,
+    lf_dnn,
+    lmf,
+    mag_bert,
+    mfn,
+    misa,
+    mlf_dnn,
+    mlmf,
+    mmim,
+    mtfn,
+    mult,
+    tfn,
+)
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 
 __all__ = [
@@ -16,7 +30,10 @@ __all__ = [
     "mag_bert",
     "mfn",
     "misa",
+    "mlf_dnn",
+    "mlmf",
     "mmim",
+    "mtfn",
     "mult",
     "tfn",
 ]

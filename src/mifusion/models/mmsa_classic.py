@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mifusion.data.batch import MultimodalBatch
@@ -38,7 +39,7 @@ from mifusion.errors import ConfigError
 from mifusion.fusions.low_rank import LowRankFusion
 from mifusion.fusions.tensor import tensor_fusion
 from mifusion.models.base import FusionModel, ModelOutput
-from mifusion.models.common import zero_absent
+from mifusion.models.common import ModalityEncoders, frame_dims, zero_absent
 
 MMSA_ORDER = ("audio", "vision", "text")
 """The order in which MMSA concatenates or multiplies the unimodal vectors."""
@@ -46,6 +47,8 @@ MMSA_ORDER = ("audio", "vision", "text")
 
 class AveragedFramesSubNet(nn.Module):
     """The valid-frame mean of a sequence, BatchNorm1d, dropout, then three Linear+ReLU layers.
+
+    A training batch of one sample is normalised with the running statistics (MMSA's raises an error).
 
     Example:
         >>> net = AveragedFramesSubNet(5, 4, 0.0)
@@ -67,7 +70,12 @@ class AveragedFramesSubNet(nn.Module):
         """(B, T, D_in) frames with true ``lengths`` (B,) -> (B, hidden_dim)."""
         mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths.to(x.device)[:, None]
         mean = masked_mean(x, mask)  # (B, D_in)
-        return self.layers(self.drop(self.norm(mean)))
+        if self.training and mean.shape[0] == 1:  # one sample has no batch statistics: use the running ones
+            n = self.norm
+            normed = F.batch_norm(mean, n.running_mean, n.running_var, n.weight, n.bias, False, 0.0, n.eps)
+        else:
+            normed = self.norm(mean)
+        return self.layers(self.drop(normed))
 
 
 class LastStateTextSubNet(nn.Module):
@@ -122,18 +130,22 @@ class MMSAClassic(FusionModel):
         rank: int,
         dropout: float,
         squash: bool,
+        text: ModalityEncoders | None = None,
     ) -> None:
         super().__init__()
         self.modalities = spec.modalities
+        self.text = text
+        self.text_encoder = text.text_encoder if text is not None else None
+        input_dims = frame_dims(spec, text)
         self.order: Sequence[str] = [m for m in MMSA_ORDER if m in spec.modalities]
         self.subnets = nn.ModuleDict()
         for m in self.modalities:
             if m == "text":
                 self.subnets[m] = LastStateTextSubNet(
-                    spec.feature_dims["text"], text_hidden, unimodal_dims[m], dropout
+                    input_dims["text"], text_hidden, unimodal_dims[m], dropout
                 )
             else:
-                self.subnets[m] = AveragedFramesSubNet(spec.feature_dims[m], unimodal_dims[m], dropout)
+                self.subnets[m] = AveragedFramesSubNet(input_dims[m], unimodal_dims[m], dropout)
         self.unimodal_dims = {m: unimodal_dims[m] for m in self.modalities}
         self.fusion_kind = fusion
         self.low_rank: LowRankFusion | None = None
@@ -153,11 +165,16 @@ class MMSAClassic(FusionModel):
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
         """Batch -> prediction (B,), unimodal (B, U_m), fused (B, fused_dim)."""
         unimodal: dict[str, Tensor] = {}
+        dtype = next(self.subnets.parameters()).dtype
         for m in self.modalities:
-            if m not in batch.sequences:
-                raise ConfigError(f"MMSA-parity {self.fusion_kind} needs {m} frames but the batch has none")
-            x = batch.sequences[m].to(next(self.parameters()).dtype)
-            unimodal[m] = zero_absent(batch, m, self.subnets[m](x, batch.lengths[m]))
+            if m == "text" and self.text is not None:
+                encoded = self.text.encode(batch, "text")  # token states (B, L, H)
+                x, lengths = encoded.states.to(dtype), encoded.mask.sum(dim=1)
+            elif m in batch.sequences:
+                x, lengths = batch.sequences[m].to(dtype), batch.lengths[m]
+            else:
+                raise ConfigError(f"{self.fusion_kind} fusion needs {m} frames but the batch has none")
+            unimodal[m] = zero_absent(batch, m, self.subnets[m](x, lengths))
         vectors = [unimodal[m] for m in self.order]
         if self.low_rank is not None:
             fused = self.low_rank({m: unimodal[m] for m in self.order})  # (B, 1)

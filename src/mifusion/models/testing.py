@@ -89,6 +89,9 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
         "memory_dim": 6,
         "pattern_hidden": 8,
     },
+    "mlf_dnn": {"unimodal_dim": 4},
+    "mtfn": {"unimodal_dim": 3},
+    "mlmf": {"unimodal_dim": 4, "rank": 2},
     "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 
