@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
@@ -47,6 +47,46 @@ def modality_hidden(options: MFNOptions, modalities: tuple[str, ...]) -> dict[st
     return {m: sizes[m] for m in modalities}
 
 
+class MFNEncoder(nn.Module):
+    """The MFN without its head: lockstep cells, delta-memory attention and the gated memory.
+
+    Returns each modality's last hidden state and ``[h_text; h_audio; h_vision; u]`` (MMSA's ``L``).
+    """
+
+    def __init__(self, input_dims: dict[str, int], options: MFNOptions, dropout: float) -> None:
+        super().__init__()
+        self.modalities = tuple(input_dims)
+        hidden = modality_hidden(options, self.modalities)
+        self.cells = LockstepCells(input_dims, hidden)
+        total = sum(hidden.values())
+        self.attention = hidden_mlp((2 * total, options.attention_hidden, 2 * total), dropout)
+        gates = (options.candidate_hidden, options.gamma1_hidden, options.gamma2_hidden)
+        self.memory = GatedMemory(2 * total, options.memory_dim, gates, dropout)
+        self.hidden_dims = hidden
+        self.output_dim = total + options.memory_dim
+
+    def forward(self, inputs: dict[str, Tensor], lengths: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        """inputs m -> (B, T, D_m) aligned, lengths (B,) -> (m -> (B, hidden_m), (B, output_dim))."""
+        first = next(iter(inputs.values()))
+        state = self.cells.initial(first.shape[0], first)
+        memory = first.new_zeros(first.shape[0], self.memory.memory_dim)
+        history: dict[str, list[Tensor]] = {m: [] for m in [*self.modalities, "memory"]}
+        for t in range(first.shape[1]):
+            new = self.cells.step({m: x[:, t] for m, x in inputs.items()}, state)
+            memories = torch.cat(
+                [state[m][1] for m in self.modalities] + [new[m][1] for m in self.modalities], -1
+            )
+            attended = F.softmax(self.attention(memories), dim=-1) * memories  # (B, 2 * total)
+            memory = self.memory(attended, memory)
+            state = new
+            for m in self.modalities:
+                history[m].append(state[m][0])
+            history["memory"].append(memory)
+        last = {key: read_last(values, lengths) for key, values in history.items()}
+        fused = torch.cat([last[m] for m in self.modalities] + [last["memory"]], dim=-1)
+        return {m: last[m] for m in self.modalities}, fused
+
+
 class MFN(FusionModel):
     """Memory Fusion Network.
 
@@ -65,38 +105,17 @@ class MFN(FusionModel):
         self.modalities = spec.modalities
         self.text = text
         self.text_encoder = text.text_encoder if text is not None else None
-        hidden = modality_hidden(options, self.modalities)
-        self.cells = LockstepCells(frame_dims(spec, text), hidden)
-        total = sum(hidden.values())
-        self.attention = hidden_mlp((2 * total, options.attention_hidden, 2 * total), dropout)
-        gates = (options.candidate_hidden, options.gamma1_hidden, options.gamma2_hidden)
-        self.memory = GatedMemory(2 * total, options.memory_dim, gates, dropout)
-        self.head = hidden_mlp((total + options.memory_dim, options.output_hidden, 1), dropout)
-        self.unimodal_dims = hidden
-        self.fused_dim = total + options.memory_dim
+        self.encoder = MFNEncoder(frame_dims(spec, text), options, dropout)
+        self.head = hidden_mlp((self.encoder.output_dim, options.output_hidden, 1), dropout)
+        self.unimodal_dims = dict(self.encoder.hidden_dims)
+        self.fused_dim = self.encoder.output_dim
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
         """Batch -> prediction (B,), unimodal (B, hidden_m) last hidden states, fused (B, sum hidden + memory)."""
-        dtype = next(self.memory.parameters()).dtype
+        dtype = next(self.encoder.parameters()).dtype
         inputs, lengths = aligned_inputs(batch, self.modalities, self.text, dtype)
-        first = next(iter(inputs.values()))
-        state = self.cells.initial(first.shape[0], first)
-        memory = first.new_zeros(first.shape[0], self.memory.memory_dim)
-        history: dict[str, list[Tensor]] = {m: [] for m in [*self.modalities, "memory"]}
-        for t in range(first.shape[1]):
-            new = self.cells.step({m: x[:, t] for m, x in inputs.items()}, state)
-            memories = torch.cat(
-                [state[m][1] for m in self.modalities] + [new[m][1] for m in self.modalities], -1
-            )
-            attended = F.softmax(self.attention(memories), dim=-1) * memories  # (B, 2 * total)
-            memory = self.memory(attended, memory)
-            state = new
-            for m in self.modalities:
-                history[m].append(state[m][0])
-            history["memory"].append(memory)
-        last = {key: read_last(values, lengths) for key, values in history.items()}
+        last, fused = self.encoder(inputs, lengths)
         unimodal = {m: zero_absent(batch, m, last[m]) for m in self.modalities}
-        fused = torch.cat([last[m] for m in self.modalities] + [last["memory"]], dim=-1)
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 

@@ -92,6 +92,14 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
     "mlf_dnn": {"unimodal_dim": 4},
     "mtfn": {"unimodal_dim": 3},
     "mlmf": {"unimodal_dim": 4, "rank": 2},
+    "mfm": {
+        "text_hidden": 4,
+        "audio_hidden": 4,
+        "vision_hidden": 4,
+        "memory_dim": 6,
+        "zy_dim": 4,
+        "z_dim": 4,
+    },
     "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 

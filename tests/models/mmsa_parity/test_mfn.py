@@ -27,11 +27,11 @@ HIDDEN = {
     "output_hidden": 6,
 }
 RULES = [
-    ("Model.lstm_l.", "cells.cells.text."), ("Model.lstm_a.", "cells.cells.audio."),
-    ("Model.lstm_v.", "cells.cells.vision."), ("Model.att1_fc1.", "attention.0."), ("Model.att1_fc2.", "attention.3."),
-    ("Model.att2_fc1.", "memory.candidate.0."), ("Model.att2_fc2.", "memory.candidate.3."),
-    ("Model.gamma1_fc1.", "memory.gamma1.0."), ("Model.gamma1_fc2.", "memory.gamma1.3."),
-    ("Model.gamma2_fc1.", "memory.gamma2.0."), ("Model.gamma2_fc2.", "memory.gamma2.3."),
+    ("Model.lstm_l.", "encoder.cells.cells.text."), ("Model.lstm_a.", "encoder.cells.cells.audio."),
+    ("Model.lstm_v.", "encoder.cells.cells.vision."), ("Model.att1_fc1.", "encoder.attention.0."), ("Model.att1_fc2.", "encoder.attention.3."),
+    ("Model.att2_fc1.", "encoder.memory.candidate.0."), ("Model.att2_fc2.", "encoder.memory.candidate.3."),
+    ("Model.gamma1_fc1.", "encoder.memory.gamma1.0."), ("Model.gamma1_fc2.", "encoder.memory.gamma1.3."),
+    ("Model.gamma2_fc1.", "encoder.memory.gamma2.0."), ("Model.gamma2_fc2.", "encoder.memory.gamma2.3."),
     ("Model.out_fc1.", "head.0."), ("Model.out_fc2.", "head.3."),
 ]  # fmt: skip
 
