@@ -14,6 +14,7 @@ from mifusion.models import (
     mmim,
     mtfn,
     mult,
+    self_mm,
     tfn,
 )
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
@@ -37,5 +38,6 @@ __all__ = [
     "mmim",
     "mtfn",
     "mult",
+    "self_mm",
     "tfn",
 ]

@@ -100,6 +100,16 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
         "zy_dim": 4,
         "z_dim": 4,
     },
+    "self_mm": {
+        "audio_hidden": 4,
+        "audio_out": 4,
+        "vision_hidden": 4,
+        "vision_out": 4,
+        "fusion_dim": 8,
+        "text_dim": 4,
+        "audio_dim": 4,
+        "vision_dim": 4,
+    },
     "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 

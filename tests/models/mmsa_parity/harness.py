@@ -377,3 +377,19 @@ def mmsa_multitask(name: str, **overrides: Any) -> nn.Module:
     model: nn.Module = AMIO(args).double()
     _WEIGHTS[id(model)] = {k: float(args[k]) for k in ("M", "T", "A", "V")}
     return model
+
+
+def rows_of(batch: MultimodalBatch, rows: Sequence[int]) -> MultimodalBatch:
+    """The samples ``rows`` of ``batch`` (same padding), ids kept."""
+    index = torch.as_tensor(list(rows))
+
+    def pick(d: dict[str, Tensor]) -> dict[str, Tensor]:
+        return {k: v[index] for k, v in d.items()}
+
+    return MultimodalBatch(
+        ids=[batch.ids[i] for i in rows], labels=batch.labels[index], sequences=pick(batch.sequences),
+        lengths=pick(batch.lengths), masks=pick(batch.masks),
+        token_ids=None if batch.token_ids is None else batch.token_ids[index],
+        token_mask=None if batch.token_mask is None else batch.token_mask[index],
+        present=pick(batch.present), unimodal_labels=pick(batch.unimodal_labels),
+    )  # fmt: skip
