@@ -5,7 +5,8 @@ The fused branch (concatenation, dropout, Linear+ReLU = the fused feature, Linea
 the multimodal label; each modality's branch (dropout, Linear+ReLU = its feature, Linear+ReLU, Linear)
 regresses a label generated without supervision by the ULGM (``self_mm_labels.py``), weighted per sample by
 ``tanh(|y_m - y_f|)``. Terms: ``<modality>_task`` (weight 1 each, as in MMSA). The ULGM updates after every
-training forward (``model.training``), keyed by sample id, using the trainer's epoch (``set_epoch``).
+training forward (``model.training``), keyed by sample id, using the trainer's epoch (``set_epoch``);
+evaluation forwards only look labels up (unseen samples use their multimodal label).
 Runs on any modality subset (one modality: the fused branch reads it alone).
 
 Penalty taps: unimodal = each branch's feature (what the ULGM compares), fused = the fused feature.
@@ -95,11 +96,15 @@ class SelfMM(FusionModel):
         }
         features.update({m: self.features[m](pooled[m]) for m in self.modalities})
         outputs = {mode: self.heads[mode](f).squeeze(-1) for mode, f in features.items()}
-        rows = self.memory.rows(batch.ids, batch.labels)
-        fused_labels = self.memory.labels["fusion"][rows].to(outputs["fusion"])
+        if self.training:  # training samples enter the label memory; others are only looked up
+            rows = self.memory.rows(batch.ids, batch.labels)
+            labels = {mode: self.memory.labels[mode][rows] for mode in self.memory.dims}
+        else:
+            labels = self.memory.lookup(batch.ids, batch.labels.cpu())
+        fused_labels = labels["fusion"].to(outputs["fusion"])
         terms: dict[str, WeightedTerm] = {}
         for m in self.modalities:
-            generated = self.memory.labels[m][rows].to(outputs[m])
+            generated = labels[m].to(outputs[m])
             weight = torch.tanh((generated - fused_labels).abs())
             terms[f"{m}_task"] = WeightedTerm((weight * (outputs[m] - generated).abs()).mean(), 1.0)
         if self.training:

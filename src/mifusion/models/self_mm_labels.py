@@ -57,6 +57,19 @@ class UnimodalLabelMemory:
                 )
         return torch.tensor([self.index[key] for key in ids], dtype=torch.long)
 
+    def lookup(self, ids: list[str], labels: Tensor) -> dict[str, Tensor]:
+        """mode -> (B,) generated labels of ``ids`` without storing anything (unseen ids: ``labels``)."""
+        out = {}
+        for mode in self.dims:
+            known = [self.labels[mode][self.index[key]] if key in self.index else None for key in ids]
+            out[mode] = torch.stack(
+                [
+                    value if value is not None else labels[i].detach().to(torch.float64)
+                    for i, value in enumerate(known)
+                ]
+            )
+        return out
+
     def update(self, features: dict[str, Tensor], rows: Tensor, epoch: int) -> None:
         """After a training batch: new labels (from ``epoch`` 2, 1-based), stored features, new centres."""
         features = {mode: f.detach().to(torch.float64).cpu() for mode, f in features.items()}

@@ -140,3 +140,19 @@ def test_two_epochs_of_label_generation_equal_mmsa(models, tmp_path) -> None:  #
                 )  # type: ignore[attr-defined]
     moved = ours.memory.labels["text"] - ours.memory.labels["fusion"]
     assert moved.abs().max() > 1e-3, "the second epoch generated labels that differ from the multimodal ones"
+
+
+def test_only_training_samples_enter_the_label_memory() -> None:
+    """Evaluation forwards look labels up and store nothing (their zero features would skew the centres)."""
+    from mifusion.models.testing import tiny_batch, tiny_model_config, tiny_spec
+
+    spec = tiny_spec()
+    model = build_model(tiny_model_config("self_mm"), PenaltyConfig(), spec)
+    train, valid = tiny_batch(spec, 4, seed=0), tiny_batch(spec, 3, seed=1)
+    valid.ids = [f"valid{i}" for i in range(3)]
+    model.train()
+    model(train)
+    model.eval()
+    out = model(valid)
+    assert len(model.memory.index) == 4 and set(model.memory.index) == set(train.ids)
+    assert all(torch.isfinite(t.value) for t in out.terms.values())
