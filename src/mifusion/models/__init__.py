@@ -1,6 +1,22 @@
 """Fusion models; importing this package registers every model in ``MODELS``."""
 
-from mifusion.models import ef_lstm, lf_dnn, lmf, mag_bert, misa, mmim, mult, tfn
+from mifusion.models import (
+    ef_lstm,
+    graph_mfn,
+    lf_dnn,
+    lmf,
+    mag_bert,
+    mfm,
+    mfn,
+    misa,
+    mlf_dnn,
+    mlmf,
+    mmim,
+    mtfn,
+    mult,
+    self_mm,
+    tfn,
+)
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 
 __all__ = [
@@ -10,11 +26,18 @@ __all__ = [
     "ModelOutput",
     "ParamGroups",
     "ef_lstm",
+    "graph_mfn",
     "lf_dnn",
     "lmf",
     "mag_bert",
+    "mfm",
+    "mfn",
     "misa",
+    "mlf_dnn",
+    "mlmf",
     "mmim",
+    "mtfn",
     "mult",
+    "self_mm",
     "tfn",
 ]

@@ -13,6 +13,7 @@ equivalent, each modality's per-step projection averaged over its valid steps (B
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,10 @@ from mifusion.models.common import ModalityEncoders, frame_dims, mlp, zero_absen
 class EFLSTMOptions:
     """EF-LSTM options: per-modality step projection size, LSTM width and how the head pools its states.
 
+    ``parity: mmsa`` builds MMSA 2.2.1's EF_LSTM instead (``mmsa_ef_lstm.py``: raw features, a BatchNorm
+    over ``steps`` time steps, model.sequence.num_layers LSTM layers of width lstm_dim; proj_dim and
+    bidirectional are unused).
+
     Attributes:
         pooling: names from :data:`~mifusion.encoders.sequence.POOLINGS`, concatenated; empty = the
             LSTM's state at the true last step (the original EF-LSTM).
@@ -41,6 +46,8 @@ class EFLSTMOptions:
     lstm_dim: int = 32
     bidirectional: bool = False
     pooling: tuple[str, ...] = ()
+    parity: Literal["none", "mmsa"] = "none"
+    steps: int = 50
 
 
 class EFLSTM(FusionModel):
@@ -98,8 +105,12 @@ class EFLSTM(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
-def build_ef_lstm(cfg: ModelConfig, spec: DataSpec, options: EFLSTMOptions) -> EFLSTM:
+def build_ef_lstm(cfg: ModelConfig, spec: DataSpec, options: EFLSTMOptions) -> FusionModel:
     """Builds EF-LSTM on the spec's modalities (aligned data needed for more than one modality)."""
+    if options.parity == "mmsa":
+        from mifusion.models.mmsa_ef_lstm import build_mmsa_ef_lstm
+
+        return build_mmsa_ef_lstm(spec, options.steps, options.lstm_dim, cfg.sequence.num_layers, cfg.dropout)
     text = ModalityEncoders(spec, cfg, ("text",)) if spec.text_kind == "tokens" else None
     try:
         model = EFLSTM(spec, text, options, cfg.hidden_dim, cfg.dropout)

@@ -17,6 +17,7 @@ from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
 from mifusion.models.common import ModalityEncoders, mlp, zero_absent
+from mifusion.models.mmsa_classic import build_mmsa_classic
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,14 @@ class LFDNNOptions:
         unimodal_dim: width of each modality's post-encoder network (``head="mlp"``).
         head: ``"mlp"`` (per-modality subnet, concat, two-layer MLP) or ``"linear"`` (the pooled encodings,
             concatenated, dropout, one linear layer: on ``{text}`` this is the plain "CLS -> linear" fine-tune).
+        parity: ``"mmsa"`` builds MMSA 2.2.1's LF_DNN (``mmsa_classic.py``; unimodal_dim sizes every
+            subnetwork's output, model.sequence.hidden_dim the text LSTM, model.hidden_dim the post-fusion
+            layers; ``head`` is ignored).
     """
 
     unimodal_dim: int = 32
     head: Literal["mlp", "linear"] = "mlp"
+    parity: Literal["none", "mmsa"] = "none"
 
 
 class LFDNN(FusionModel):
@@ -75,8 +80,13 @@ class LFDNN(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
-def build_lf_dnn(cfg: ModelConfig, spec: DataSpec, options: LFDNNOptions) -> LFDNN:
+def build_lf_dnn(cfg: ModelConfig, spec: DataSpec, options: LFDNNOptions) -> FusionModel:
     """Builds LF-DNN on the spec's modalities."""
+    if options.parity == "mmsa":
+        d = options.unimodal_dim
+        return build_mmsa_classic(
+            "lf_dnn", spec, "concat", d, (cfg.sequence.hidden_dim, d), cfg.hidden_dim, cfg.dropout
+        )
     encoders = ModalityEncoders(spec, cfg)
     return LFDNN(encoders, options, cfg.hidden_dim, cfg.dropout)
 

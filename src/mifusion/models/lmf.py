@@ -17,11 +17,16 @@ from mifusion.data.spec import DataSpec
 from mifusion.fusions.low_rank import LowRankFusion
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
 from mifusion.models.common import ModalityEncoders, mlp, zero_absent
+from mifusion.models.mmsa_classic import build_mmsa_classic
 
 
 @dataclass(frozen=True)
 class LMFOptions:
     """LMF options: unimodal vector size, fusion rank, fused size and how the factors start.
+
+    ``parity: mmsa`` builds MMSA 2.2.1's LMF instead (``mmsa_classic.py``: unimodal_dim sizes the
+    audio/vision subnetworks, model.sequence.hidden_dim the text LSTM, whose subnetwork outputs half that;
+    the low-rank fusion regresses directly, so fused_dim is unused).
 
     Attributes:
         factor_init: ``unit_bias`` (default): Xavier-normal factors whose rows for the appended constant 1
@@ -35,6 +40,7 @@ class LMFOptions:
     rank: int = 4
     fused_dim: int = 32
     factor_init: Literal["unit_bias", "xavier"] = "unit_bias"
+    parity: Literal["none", "mmsa"] = "none"
 
 
 class LMF(FusionModel):
@@ -76,8 +82,13 @@ class LMF(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
-def build_lmf(cfg: ModelConfig, spec: DataSpec, options: LMFOptions) -> LMF:
+def build_lmf(cfg: ModelConfig, spec: DataSpec, options: LMFOptions) -> FusionModel:
     """Builds LMF on the spec's modalities."""
+    if options.parity == "mmsa":
+        text = (cfg.sequence.hidden_dim, cfg.sequence.hidden_dim // 2)
+        return build_mmsa_classic(
+            "lmf", spec, "low_rank", options.unimodal_dim, text, 0, cfg.dropout, rank=options.rank
+        )
     return LMF(ModalityEncoders(spec, cfg), options, cfg.dropout)
 
 

@@ -13,7 +13,7 @@ valid tokens: text = the token states entering the gate, audio/vision = their pr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -34,10 +34,15 @@ NONVERBAL = ("audio", "vision")
 
 @dataclass(frozen=True)
 class MAGBERTOptions:
-    """MAG-BERT options: layers before the gate, shift scale beta."""
+    """MAG-BERT options: layers before the gate, shift scale beta.
+
+    ``parity: mmsa`` builds MMSA 2.2.1's BERT_MAG instead (``mmsa_mag_bert.py``: the gate after the
+    embeddings, MMSA's gate and pooler head; injection_layer is unused).
+    """
 
     injection_layer: int = 1
     beta_shift: float = 1.0
+    parity: Literal["none", "mmsa"] = "none"
 
 
 class AdaptationGate(nn.Module):
@@ -140,13 +145,17 @@ class MAGBERT(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
-def build_mag_bert(cfg: ModelConfig, spec: DataSpec, options: MAGBERTOptions) -> MAGBERT:
+def build_mag_bert(cfg: ModelConfig, spec: DataSpec, options: MAGBERTOptions) -> FusionModel:
     """Builds MAG-BERT; needs token text (a transformers encoder)."""
     if "text" not in spec.modalities or spec.text_kind != "tokens":
         raise ConfigError(
             "model mag_bert needs token text (a transformers encoder inside which the gate sits); "
             "add text to data.modalities or choose another model"
         )
+    if options.parity == "mmsa":
+        from mifusion.models.mmsa_mag_bert import MMSAMAGBERT
+
+        return MMSAMAGBERT(build_text_encoder(cfg.text, spec), spec, options.beta_shift, cfg.dropout)
     return MAGBERT(build_text_encoder(cfg.text, spec), spec, options, cfg.hidden_dim, cfg.dropout)
 
 

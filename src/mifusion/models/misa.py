@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,11 @@ from mifusion.objectives import WeightedTerm
 
 @dataclass(frozen=True)
 class MISAOptions:
-    """MISA options: subspace size, loss weights (MISA's MOSI values) and CMD moments."""
+    """MISA options: subspace size, loss weights (MISA's MOSI values) and CMD moments.
+
+    ``parity: mmsa`` builds MMSA 2.2.1's MISA instead (``mmsa_misa.py``; MMSA's MOSI weights are
+    similarity 0.3, difference 0.1, reconstruction 1.0).
+    """
 
     dim: int = 32
     similarity_weight: float = 1.0
@@ -34,6 +39,7 @@ class MISAOptions:
     reconstruction_weight: float = 1.0
     cmd_moments: int = 5
     num_heads: int = 2
+    parity: Literal["none", "mmsa"] = "none"
 
 
 class MISA(FusionModel):
@@ -105,8 +111,12 @@ class MISA(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), dict(utterance), fused, terms)
 
 
-def build_misa(cfg: ModelConfig, spec: DataSpec, options: MISAOptions) -> MISA:
+def build_misa(cfg: ModelConfig, spec: DataSpec, options: MISAOptions) -> FusionModel:
     """Builds MISA on the spec's modalities."""
+    if options.parity == "mmsa":
+        from mifusion.models.mmsa_misa import build_mmsa_misa
+
+        return build_mmsa_misa(cfg, spec, options)
     return MISA(ModalityEncoders(spec, cfg), options, cfg.hidden_dim, cfg.dropout)
 
 

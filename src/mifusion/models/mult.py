@@ -10,6 +10,7 @@ text encoder's per-token states.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -26,12 +27,19 @@ from mifusion.models.common import ModalityEncoders, frame_dims, mlp, zero_absen
 
 @dataclass(frozen=True)
 class MulTOptions:
-    """MulT options: model width, attention heads, crossmodal and self-attention depth."""
+    """MulT options: model width, attention heads, crossmodal and self-attention depth.
+
+    ``parity: mmsa`` builds MMSA 2.2.1's MULT instead (``mmsa_mult.py``: temporal convolutions of
+    ``kernel_size``, future-masked scaled transformers, ``max(crossmodal_layers, 3)`` self-attention
+    layers; self_layers is unused).
+    """
 
     dim: int = 16
     num_heads: int = 2
     crossmodal_layers: int = 2
     self_layers: int = 1
+    parity: Literal["none", "mmsa"] = "none"
+    kernel_size: int = 5
 
 
 class MulT(FusionModel):
@@ -109,8 +117,13 @@ class MulT(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
-def build_mult(cfg: ModelConfig, spec: DataSpec, options: MulTOptions) -> MulT:
+def build_mult(cfg: ModelConfig, spec: DataSpec, options: MulTOptions) -> FusionModel:
     """Builds MulT on the spec's modalities."""
+    if options.parity == "mmsa":
+        from mifusion.models.mmsa_mult import build_mmsa_mult
+
+        o = options
+        return build_mmsa_mult(spec, o.dim, o.num_heads, o.crossmodal_layers, o.kernel_size, cfg.dropout)
     text = ModalityEncoders(spec, cfg, ("text",)) if spec.text_kind == "tokens" else None
     return MulT(spec, text, options, cfg.hidden_dim, cfg.dropout)
 

@@ -82,6 +82,35 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
     "misa": {"dim": 8},
     "mag_bert": {},
     "mmim": {"fusion_dim": 16},
+    "graph_mfn": {
+        "text_hidden": 4,
+        "audio_hidden": 4,
+        "vision_hidden": 4,
+        "memory_dim": 6,
+        "pattern_hidden": 8,
+    },
+    "mlf_dnn": {"unimodal_dim": 4},
+    "mtfn": {"unimodal_dim": 3},
+    "mlmf": {"unimodal_dim": 4, "rank": 2},
+    "mfm": {
+        "text_hidden": 4,
+        "audio_hidden": 4,
+        "vision_hidden": 4,
+        "memory_dim": 6,
+        "zy_dim": 4,
+        "z_dim": 4,
+    },
+    "self_mm": {
+        "audio_hidden": 4,
+        "audio_out": 4,
+        "vision_hidden": 4,
+        "vision_out": 4,
+        "fusion_dim": 8,
+        "text_dim": 4,
+        "audio_dim": 4,
+        "vision_dim": 4,
+    },
+    "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from typing import Literal
 
 from torch import nn
 
@@ -17,13 +18,20 @@ from mifusion.data.spec import DataSpec
 from mifusion.fusions.tensor import tensor_fusion
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
 from mifusion.models.common import ModalityEncoders, mlp, zero_absent
+from mifusion.models.mmsa_classic import build_mmsa_classic
 
 
 @dataclass(frozen=True)
 class TFNOptions:
-    """TFN options: size of each unimodal vector entering the outer product."""
+    """TFN options: size of each unimodal vector entering the outer product.
+
+    ``parity: mmsa`` builds MMSA 2.2.1's TFN instead (``mmsa_classic.py``; tensor_dim sizes the audio/vision
+    subnetworks and the text output, model.sequence.hidden_dim the text LSTM, model.hidden_dim the
+    post-fusion layers).
+    """
 
     tensor_dim: int = 16
+    parity: Literal["none", "mmsa"] = "none"
 
 
 class TFN(FusionModel):
@@ -57,8 +65,13 @@ class TFN(FusionModel):
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
 
-def build_tfn(cfg: ModelConfig, spec: DataSpec, options: TFNOptions) -> TFN:
+def build_tfn(cfg: ModelConfig, spec: DataSpec, options: TFNOptions) -> FusionModel:
     """Builds TFN on the spec's modalities."""
+    if options.parity == "mmsa":
+        d = options.tensor_dim
+        return build_mmsa_classic(
+            "tfn", spec, "tensor", d, (cfg.sequence.hidden_dim, d), cfg.hidden_dim, cfg.dropout
+        )
     return TFN(ModalityEncoders(spec, cfg), options.tensor_dim, cfg.hidden_dim, cfg.dropout)
 
 

@@ -1,0 +1,47 @@
+"""MTFN against MMSA 2.2.1's MTFN module and its multi-task loss (see harness.compare_multitask).
+
+Built from MMSA's CH-SIMS config (its multi-task models are SIMS models), sizes shrunk, dropout 0; the
+batch carries unimodal labels. MMSA's averaging over padding and padding-reading text LSTM are corrected as
+for TFN (``test_tfn.py``); the batch's text is unpadded.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mifusion.config import ModelConfig, PenaltyConfig, SequenceEncoderConfig
+from mifusion.models.build import build_model
+
+from . import harness
+
+TEXT_HIDDEN, UNIMODAL, POST = 8, 3, 6
+HEADS = {"post_text_dim": 4, "post_audio_dim": 3, "post_video_dim": 5}
+
+
+@pytest.fixture
+def models():  # type: ignore[no-untyped-def]
+    harness.require_mmsa()
+    theirs = harness.mmsa_multitask(
+        "mtfn", hidden_dims=[TEXT_HIDDEN, UNIMODAL, UNIMODAL], text_out=UNIMODAL, post_fusion_dim=POST,
+        dropouts=[0.0] * 3, post_dropouts=[0.0] * 4, **HEADS,
+    )  # fmt: skip
+    w = harness.mmsa_weights(theirs)
+    options = {
+        "unimodal_dim": UNIMODAL, "post_text_dim": 4, "post_audio_dim": 3, "post_vision_dim": 5,
+        "text_weight": w["T"] / w["M"], "audio_weight": w["A"] / w["M"], "vision_weight": w["V"] / w["M"],
+    }  # fmt: skip
+    cfg = ModelConfig(
+        name="mtfn", sequence=SequenceEncoderConfig(hidden_dim=TEXT_HIDDEN), hidden_dim=POST, dropout=0.0,
+        options=options,
+    )  # fmt: skip
+    batch = harness.feature_batch(6, harness.CLASSIC_STEPS)
+    ours = build_model(cfg, PenaltyConfig(), harness.feature_spec(batch)).double()
+    rules = harness.classic_rules(post_fusion=True) + harness.multitask_rules()
+    unused = ("Model.output_range", "Model.output_shift")
+    return theirs, ours, harness.copy_weights(theirs, ours, harness.prefix_rule(rules), unused)
+
+
+def test_outputs_losses_and_gradients_equal_mmsa(models) -> None:  # type: ignore[no-untyped-def]
+    theirs, ours, mapping = models
+    batch = harness.with_unimodal_labels(harness.feature_batch(6, harness.CLASSIC_STEPS, seed=1), seed=1)
+    harness.compare_multitask(theirs, ours, mapping, batch)
