@@ -213,8 +213,8 @@ def _fmt(values: list[float], scale: float = 1.0) -> str:
 
 def ground_table(ground: Ground, linear: dict[str, dict[str, Any]], models: dict[str, Any]) -> str:
     """Markdown for one ground: baselines, then models with their paired comparison against ridge (all)."""
-    _claims()
-    stats = sys.modules["stats"]  # benchmarks/claims/stats.py, imported by claims/common.py
+    from mifusion import stats
+
     ridge = linear["ridge (all)"]["test"]["mae"]
     trained = {k: v for k, v in models.items() if "test" in v}
     diffs = stats.holm_family([

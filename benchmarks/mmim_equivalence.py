@@ -12,7 +12,7 @@ with its own ``do_test``; mifusion trains ``mosi_mmim_parity_mmsa`` (patience 8)
 The compared figure is the validation MAE of each side's selected checkpoint; the test MAE is reported too.
 
 Margin, fixed before any run: +-0.03 validation MAE (``--margin``), TOST at alpha 0.05 on the seed-paired
-differences (:mod:`mifusion.evaluation.equivalence`). What is bypassed on MMSA's side is listed in
+differences (:mod:`mifusion.stats.equivalence`). What is bypassed on MMSA's side is listed in
 ``tests/models/mmsa_oracle.py`` (its CUDA call, 768-d text width, torch 2.13's scheduler argument).
 
 Usage::
@@ -142,16 +142,13 @@ def train_mifusion(
 
 
 def verdict(name: str, ours: list[dict[str, float]], theirs: list[dict[str, float]], margin: float) -> str:
-    from mifusion.evaluation.compare import paired_difference
-    from mifusion.evaluation.equivalence import tost_paired
+    from mifusion.stats import paired_difference, tost_paired
 
     valid = tost_paired([a["valid_mae"] - b["valid_mae"] for a, b in zip(ours, theirs)], margin)
-    test = paired_difference(
-        dict(enumerate(a["test_mae"] for a in ours)), dict(enumerate(b["test_mae"] for b in theirs))
-    )
+    test = paired_difference([a["test_mae"] for a in ours], [b["test_mae"] for b in theirs])
     return (
         f"{name}: validation MAE difference {valid.describe()}\n"
-        f"{name}: test MAE difference {test.mean:+.4f} [95 % CI {test.low:+.4f}, {test.high:+.4f}], n {test.pairs}"
+        f"{name}: test MAE difference {test.mean:+.4f} [95 % CI {test.low:+.4f}, {test.high:+.4f}], n {test.n}"
     )
 
 

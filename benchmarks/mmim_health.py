@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from mifusion.stats import format_mean_std
+
 CLAIMS = Path(__file__).resolve().parent / "claims"
 LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
 
@@ -268,8 +270,8 @@ def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
             test_mae = [r.test["mae"] for r in runs]
             summary.append({
                 "weight decay": wd, "arm": arm, "seeds": len(runs),
-                "valid MAE": _mean_std([r.valid["mae"] for r in runs]), "test MAE": _mean_std(test_mae),
-                "test Corr": _mean_std([r.test["corr"] for r in runs]),
+                "valid MAE": format_mean_std([r.valid["mae"] for r in runs]), "test MAE": format_mean_std(test_mae),
+                "test Corr": format_mean_std([r.test["corr"] for r in runs]),
                 "collapsed": f"{sum(m >= constant - COLLAPSE_MAE for m in test_mae)}/{len(runs)}",
                 "constant's test MAE": f"{constant:.3f}",
             })  # fmt: skip
@@ -289,11 +291,6 @@ def _seed_run(cfg: object, run_dir: Path, seed: int, data: object) -> Any:
     if done.exists():
         return RunResult(**json.loads(done.read_text(encoding="utf-8"))["run"])
     return train_one(cfg, run_dir, seed, data=data)  # type: ignore[arg-type]
-
-
-def _mean_std(values: Sequence[float]) -> str:
-    spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
-    return f"{float(np.mean(values)):.3f} +- {spread:.3f}"
 
 
 def main(argv: list[str] | None = None) -> list[EpochHealth] | list[dict[str, object]]:

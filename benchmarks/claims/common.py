@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stats import PairedDifference, holm_family, mean_std, paired_difference, verdict
+from mifusion.stats import PairedDifference, holm_family, paired_difference, verdict
+from mifusion.stats import format_mean_std as mean_std
 
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 LOWER_IS_BETTER = {"mae"}

@@ -21,8 +21,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stats import mean_std
-
 from common import (
     TINY_SETS,
     Arm,
@@ -33,6 +31,7 @@ from common import (
     publish,
     run_arm,
 )
+from mifusion.stats import format_mean_std as mean_std
 
 MODELS = ("lf_dnn", "tfn", "lmf", "mult")
 PENALTIES = ("dv", "js", "wasserstein_gp")

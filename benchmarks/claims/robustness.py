@@ -21,8 +21,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from stats import mean_std
-
 from common import (
     TINY_SETS,
     Arm,
@@ -35,6 +33,7 @@ from common import (
     publish,
     run_arm,
 )
+from mifusion.stats import format_mean_std as mean_std
 
 
 def robustness_rows(seed_dir: Path) -> dict[str, float]:

@@ -98,6 +98,43 @@ def test_compare_pairs_by_seed(runs: dict[str, Path], capsys: pytest.CaptureFixt
     assert main(["compare", str(runs["base"]), str(runs["js"]), "--baseline", str(runs["base"])]) == 0
     out = capsys.readouterr().out
     assert "Paired difference" in out and f"| {runs['js']} | mae |" in out and "| 2 |" in out
+    assert "Holm over 1 comparison(s)" in out and "TOST" not in out and "bootstrap" not in out
+
+
+def test_compare_tests_equivalence_and_bootstraps_clips(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [
+        "compare",
+        str(runs["js"]),
+        "--baseline",
+        str(runs["base"]),
+        "--margin",
+        "0.5",
+        "--bootstrap",
+        "50",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "TOST equivalence, margin ±0.5" in out and f"- {runs['js']}: " in out
+    assert (
+        "hierarchical bootstrap over seeds x test clips (50 replicates)" in out
+        and "percentile interval" in out
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [(["--metric", "loss"], "--metric loss"), (["--alpha", "0.7"], "--alpha"), (["--margin", "-1"], "--margin"),
+     (["--bootstrap", "-2"], "--bootstrap"), (["--baseline", "/nonexistent/run"], "no results.json")],
+)  # fmt: skip
+def test_compare_refuses_bad_settings_in_one_line(
+    runs: dict[str, Path], capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    base = [] if "--baseline" in extra else ["--baseline", str(runs["base"])]
+    assert main(["compare", str(runs["js"]), *base, *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
 
 
 def test_list_show_config_and_config_errors(capsys: pytest.CaptureFixture[str]) -> None:

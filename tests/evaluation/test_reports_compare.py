@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 import torch
 
-from mifusion.evaluation.compare import paired_difference
 from mifusion.evaluation.reports import metrics_table
 from mifusion.evaluation.robustness import add_noise, conditions, zero_fill
 from mifusion.models.testing import tiny_batch, tiny_spec
-
-
-def test_paired_difference_matches_a_t_interval() -> None:
-    from scipy import stats
-
-    run, base = {1: 1.0, 2: 1.5, 3: 0.7, 4: 1.1}, {1: 0.9, 2: 1.2, 3: 0.8, 4: 1.0}
-    diffs = np.array([0.1, 0.3, -0.1, 0.1])
-    low, high = stats.t.interval(0.95, 3, loc=diffs.mean(), scale=stats.sem(diffs))
-    result = paired_difference(run, base)
-    assert (result.mean, result.low, result.high, result.pairs) == pytest.approx((0.1, low, high, 4))
-    assert paired_difference({1: 1.0, 9: 2.0}, {1: 0.5}).pairs == 1
 
 
 def test_table_pairs_has0_and_non0() -> None:

@@ -136,14 +136,23 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def compare(args: argparse.Namespace) -> int:
-    """Handler of ``mifusion compare``."""
-    from mifusion.evaluation.compare import compare_runs
+    """Handler of ``mifusion compare``: every setting is checked before any run is read."""
+    from mifusion.errors import ConfigError
+    from mifusion.evaluation.compare import KEY_METRICS, CompareSettings, compare_runs
 
-    print(
-        compare_runs(
-            [Path(p) for p in args.run_dirs], Path(args.baseline) if args.baseline else None, args.split
-        )
-    )
+    if args.metric not in KEY_METRICS:
+        raise ConfigError(f"--metric {args.metric}: choose one of {', '.join(KEY_METRICS)}")
+    if not 0.0 < args.alpha < 0.5:
+        raise ConfigError(f"--alpha {args.alpha}: must lie in (0, 0.5)")
+    if args.margin is not None and not args.margin > 0:
+        raise ConfigError(f"--margin {args.margin}: must be a positive number in the metric's unit")
+    if args.bootstrap < 0 or (args.bootstrap and not args.baseline):
+        raise ConfigError("--bootstrap N needs N >= 0 and a --baseline to compare with")
+    if (args.margin is not None) and not args.baseline:
+        raise ConfigError("--margin needs a --baseline to compare with")
+    settings = CompareSettings(args.split, args.metric, args.alpha, args.margin, args.bootstrap)
+    runs = [Path(p) for p in args.run_dirs]
+    print(compare_runs(runs, Path(args.baseline) if args.baseline else None, settings))
     return 0
 
 
@@ -226,8 +235,22 @@ def register(sub: Any) -> None:
 
     p = add_command(
         sub, "compare", "One table from several runs: mean ± std and paired differences to a baseline.",
-        "  mifusion compare runs/tfn runs/tfn_js --baseline runs/tfn", compare,
+        "  mifusion compare runs/tfn runs/tfn_js --baseline runs/tfn\n"
+        "  mifusion compare runs/tfn_js runs/tfn_kl --baseline runs/tfn --margin 0.03 --bootstrap 2000", compare,
     )  # fmt: skip
     p.add_argument("run_dirs", nargs="+", help="trained runs to put side by side")
     p.add_argument("--baseline", help="the run the others are compared with (paired differences per seed)")
     p.add_argument("--split", default="test", help="split whose saved metrics are compared (default test)")
+    p.add_argument(
+        "--metric", default="mae", help="primary metric: Holm family, TOST, bootstrap (default mae)"
+    )
+    p.add_argument(
+        "--alpha", type=float, default=0.05, help="family-wise error rate of the Holm family (0.05)"
+    )
+    p.add_argument(
+        "--margin", type=float, help="TOST equivalence margin in the metric's unit, fixed beforehand"
+    )
+    p.add_argument(
+        "--bootstrap", type=int, default=0, metavar="N",
+        help="N replicates of a seeds x test-clips bootstrap from each seed's test_predictions.csv",
+    )  # fmt: skip

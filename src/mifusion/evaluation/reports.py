@@ -82,16 +82,13 @@ def mean_std(rows: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]
         >>> mean_std([{"mae": 0.7}, {"mae": 0.9}])["mae"]["mean"]
         0.8
     """
-    import numpy as np
+    from mifusion.stats import mean_std as _mean_std
 
     keys = [k for k in rows[0] if all(k in r for r in rows)] if rows else []
     out = {}
     for key in keys:
-        values = np.array([r[key] for r in rows], dtype=float)
-        out[key] = {
-            "mean": float(values.mean()),
-            "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-        }
+        mean, std = _mean_std([r[key] for r in rows])
+        out[key] = {"mean": mean, "std": std}
     return out
 
 

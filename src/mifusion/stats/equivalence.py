@@ -31,11 +31,12 @@ class Equivalence(NamedTuple):
     margin: float
     pairs: int
     equivalent: bool
+    alpha: float = 0.05
 
     def describe(self, unit: str = "") -> str:
         """One line, e.g. ``+0.004 [90 % CI -0.011, +0.019], margin +-0.03: equivalent (TOST p 0.002, n 5)``."""
         verdict = "equivalent" if self.equivalent else "not shown equivalent"
-        level = "90 %" if self.pairs else ""
+        level = f"{100 * (1 - 2 * self.alpha):g} %"
         return (
             f"{self.mean:+.4f}{unit} [{level} CI {self.low:+.4f}, {self.high:+.4f}], margin +-{self.margin:g}: "
             f"{verdict} (TOST p {self.p:.3g}, n {self.pairs})"
@@ -62,14 +63,14 @@ def tost_paired(differences: Sequence[float], margin: float, alpha: float = 0.05
     n = int(values.size)
     mean = float(values.mean()) if n else float("nan")
     if n < 2:
-        return Equivalence(mean, float("nan"), float("nan"), float("nan"), margin, n, False)
+        return Equivalence(mean, float("nan"), float("nan"), float("nan"), margin, n, False, alpha)
     se = float(values.std(ddof=1) / math.sqrt(n))
     df = n - 1
     if se == 0.0:
         inside = -margin < mean < margin
-        return Equivalence(mean, mean, mean, 0.0 if inside else 1.0, margin, n, inside)
+        return Equivalence(mean, mean, mean, 0.0 if inside else 1.0, margin, n, inside, alpha)
     p_lower = float(stats.t.sf((mean + margin) / se, df))  # H0: mean <= -margin
     p_upper = float(stats.t.cdf((mean - margin) / se, df))  # H0: mean >= +margin
     half = float(stats.t.ppf(1 - alpha, df) * se)
     p = max(p_lower, p_upper)
-    return Equivalence(mean, mean - half, mean + half, p, margin, n, p < alpha)
+    return Equivalence(mean, mean - half, mean + half, p, margin, n, p < alpha, alpha)

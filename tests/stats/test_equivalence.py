@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mifusion.evaluation.equivalence import tost_paired
+from mifusion.stats import tost_paired
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -35,3 +35,16 @@ def test_too_few_pairs_claim_nothing() -> None:
     assert not tost_paired([0.0], margin=0.03).equivalent
     with pytest.raises(ValueError, match="margin"):
         tost_paired([0.1, 0.2], margin=0.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_tost_matches_statsmodels_ttost_paired(seed: int) -> None:
+    from statsmodels.stats.weightstats import ttost_paired
+
+    rng = np.random.default_rng(100 + seed)
+    base = rng.normal(0.8, 0.05, size=8)
+    treat = base + rng.normal(rng.uniform(-0.02, 0.02), 0.02, size=8)
+    out = tost_paired(list(treat - base), margin=0.03)
+    p_ref = ttost_paired(treat, base, -0.03, 0.03)[0]
+    assert out.p == pytest.approx(p_ref, rel=1e-9)
+    assert out.equivalent == (p_ref < 0.05)
