@@ -15,7 +15,7 @@ that can feed it: EF-LSTM and MAG-BERT need word-aligned data with token ids, ``
 
 * ``synthetic``: the presets' built-in data (``data.synth``: like MOSI, n 600, seed 0), unaligned;
 * ``semi``: real MOSI transcripts, labels and folds as frozen MiniLM-L6 token features, generated audio
-  and vision (``benchmarks/claims/common.semi_ground``);
+  and vision (``studies/common.semi_ground``);
 * ``mmsa_aligned``: ``mifusion data synth F.pkl --n 1000 --seed 1 --aligned --padding left --no-lengths``
   (MulT-era layout: valid frames at the end, no length arrays);
 * ``mmsa_unaligned``: ``mifusion data synth F.pkl --n 1000 --seed 2 --max-length audio=150 --max-length
@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-CLAIMS = Path(__file__).resolve().parent / "claims"
+ROOT = Path(__file__).resolve().parents[1]
 GROUNDS = ("synthetic", "semi", "mmsa_aligned", "mmsa_unaligned")
 MODELS = ("lf_dnn", "tfn", "lmf", "mult", "misa", "ef_lstm", "mag_bert")
 TEXT_ONLY = "text-only"
@@ -77,15 +77,10 @@ ALPHAS = 10.0 ** np.arange(-3.0, 5.0)
 
 
 def _claims() -> ModuleType:
-    """benchmarks/claims/common.py under its own name (benchmarks/ has another ``common``)."""
-    if "claims_common" not in sys.modules:
-        sys.path.insert(0, str(CLAIMS))
-        spec = importlib.util.spec_from_file_location("claims_common", CLAIMS / "common.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["claims_common"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["claims_common"]
+    """``studies/common.py`` (the studies' arms and grounds), with the repository root importable."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("studies.common")
 
 
 @dataclass(frozen=True)
@@ -291,9 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grounds", nargs="+", choices=GROUNDS, default=list(GROUNDS))
     ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
-    ap.add_argument(
-        "--label-csv", default=str(CLAIMS.parents[2] / "shared" / "data" / "mosi_text" / "label.csv")
-    )
+    ap.add_argument("--label-csv", default=str(ROOT.parent / "shared" / "data" / "mosi_text" / "label.csv"))
     ap.add_argument("--encoder", default=None, help="semi ground: local text encoder (default: MiniLM-L6's)")
     ap.add_argument(
         "--smoke", action="store_true", help="seconds: tiny grounds, 1 epoch, 2 seeds; NOT a result"

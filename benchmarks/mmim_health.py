@@ -3,7 +3,7 @@
 Trains the ``default`` preset's MMIM (the corrected objective) through the library's own path
 (``train_one``) on the semi-synthetic real-text ground (real MOSI transcripts, labels and folds as
 frozen MiniLM-L6 token features, generated audio and vision; built once and cached, see
-``claims/common.py``) for ``--epochs`` epochs with early stopping off, so every epoch is seen. Per
+``studies/common.py``) for ``--epochs`` epochs with early stopping off, so every epoch is seen. Per
 epoch (means over the epoch's training batches) it prints and writes (``mmim_health.csv``):
 
 - ``lld`` and ``entropy``: the BA terms E log q(y|x) and H(Y), summed over the modality pairs (nats);
@@ -40,7 +40,7 @@ import numpy as np
 
 from mifusion.stats import format_mean_std
 
-CLAIMS = Path(__file__).resolve().parent / "claims"
+ROOT = Path(__file__).resolve().parents[1]
 LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
 
 MODALITIES = ("text", "audio", "vision")
@@ -211,10 +211,10 @@ def _write_csv(rows: Sequence[Mapping[str, object]], path: Path) -> None:
 
 
 def semi_data_path(args: argparse.Namespace) -> str:
-    """The semi ground's cached directory (``claims/common.py`` builds it on first use)."""
-    if str(CLAIMS) not in sys.path:  # imported here, not at module level: no side effect on import
-        sys.path.insert(0, str(CLAIMS))
-    from common import default_encoder, semi_ground
+    """The semi ground's cached directory (``studies/common.py`` builds it on first use)."""
+    if str(ROOT) not in sys.path:  # imported here, not at module level: no side effect on import
+        sys.path.insert(0, str(ROOT))
+    from studies.common import default_encoder, semi_ground
 
     return str(semi_ground(args.label_csv, args.encoder or default_encoder(), Path(args.cache)))
 

@@ -10,8 +10,8 @@ head lr 1e-3, weight decay 1e-4), batch 32 with length bucketing, 8 epochs, chec
 validation MAE, test read once at the end.
 
 Run (about 6 min per seed with 1 thread on a shared 2-core machine; see docs/results.md):
-    python benchmarks/claims/real_text.py --seeds 1 2 3 4 5 --out runs/real_text --md out/real_text.md
-    python benchmarks/claims/real_text.py --collect runs/real_text --md out/real_text.md
+    python -m studies real_text --seeds 1 2 3 4 5 --out runs/real_text --md out/real_text.md
+    python -m studies real_text --collect runs/real_text --md out/real_text.md
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv")
+DATA = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv")
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 HEADER = ("MAE", "Corr", "Acc-7", "Acc-2 has0", "Acc-2 non0", "F1 has0", "F1 non0")
 # Plain fine-tune of the same encoder (issue 12/14; CLS -> linear, L1, AdamW, 8 epochs, fixed 50-token

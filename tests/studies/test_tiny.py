@@ -1,22 +1,12 @@
-"""Every claim study runs end to end in --tiny mode (so the commands cannot rot); not results."""
+"""Every claim study runs end to end in --tiny mode through ``python -m studies`` (so the commands cannot rot)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from pathlib import Path
 
 import pytest
-
-CLAIMS = Path(__file__).resolve().parents[2] / "benchmarks" / "claims"
-
-
-def _main(name: str):
-    sys.path.insert(0, str(CLAIMS))
-    spec = importlib.util.spec_from_file_location(f"claims_{name}", CLAIMS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+from studies.__main__ import main as studies_main
 
 
 @pytest.mark.parametrize(
@@ -30,7 +20,7 @@ def _main(name: str):
     ],
 )
 def test_tiny_study_writes_report(study: str, expect: list[str], tmp_path: Path) -> None:
-    assert _main(study)(["--tiny", "--out", str(tmp_path)]) == 0
+    assert studies_main([study, "--tiny", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert report.startswith("**TINY MODE")
     for text in expect:
@@ -42,9 +32,7 @@ def test_tiny_study_writes_report(study: str, expect: list[str], tmp_path: Path)
 def test_real_text_collects_seed_results_into_mean_std(tmp_path: Path) -> None:
     import json
 
-    spec = importlib.util.spec_from_file_location("claims_real_text", CLAIMS / "real_text.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.import_module("studies.real_text")
     keys = module.METRICS
     for seed, mae in ((1, 0.70), (2, 0.80)):
         test = {k: (mae if k == "mae" else 50.0 + seed) for k in keys}
@@ -59,20 +47,26 @@ def test_real_text_collects_seed_results_into_mean_std(tmp_path: Path) -> None:
 
 
 def test_mmim_ablations_arms_restricts_the_family(tmp_path: Path) -> None:
-    assert _main("mmim_ablations")(["--tiny", "--arms", "plain-fusion", "--out", str(tmp_path)]) == 0
+    assert studies_main(["mmim_ablations", "--tiny", "--arms", "plain-fusion", "--out", str(tmp_path)]) == 0
     report = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "full vs plain-fusion" in report and "text-only" in report
     assert "no-BA" not in report and "separate-pass" not in report
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["full", "plain-fusion", "text-only"]
+    assert "## Arms: config and code hashes" in report and "| plain-fusion | " in report
+
+
+def test_unknown_study_is_one_line_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert studies_main(["nope"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert studies_main(["list"]) == 0 and "penalties_across_models" in capsys.readouterr().out
 
 
 def test_semi_ground_is_built_once_from_real_text_as_frozen_features(
     tmp_path: Path, mosi_label_csv: Path, tiny_encoder_dir: str
 ) -> None:
-    sys.path.insert(0, str(CLAIMS))
-    import common
     from mifusion.data.io import load_dataset
     from mifusion.data.spec import data_spec
+    from studies import common
 
     path = common.semi_ground(mosi_label_csv, tiny_encoder_dir, tmp_path)
     ds = load_dataset(path)

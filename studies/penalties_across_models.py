@@ -13,22 +13,19 @@ folds as frozen MiniLM-L6 token features, generated audio and vision; same prese
 ground cannot feed and says why in the report.
 
 Run:
-    python benchmarks/claims/penalties_across_models.py --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/pen
-    python benchmarks/claims/penalties_across_models.py --ground semi --grid 1 --out runs/claims/pen_semi
-    python benchmarks/claims/penalties_across_models.py --tiny --out /tmp/pen   # seconds; not a result
+    python -m studies penalties_across_models --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/studies/pen
+    python -m studies penalties_across_models --ground semi --grid 1 --out runs/studies/pen_semi
+    python -m studies penalties_across_models --tiny --out /tmp/pen   # seconds; not a result
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from mifusion.errors import ConfigError
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from studies.common import (
     TINY_SETS,
     Arm,
     ArmResult,
@@ -115,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--set", nargs="*", default=[], help="extra overrides for every arm (e.g. data.synth.n=300)"
     )
-    ap.add_argument("--out", default="runs/claims/penalties")
+    ap.add_argument("--out", default="runs/studies/penalties")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
     add_ground_options(ap)
     args = ap.parse_args(argv)

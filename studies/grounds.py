@@ -8,8 +8,8 @@ Grounds: fully synthetic (``generate("mosi")``) and semi-synthetic (real MOSI tr
 and folds; generated audio and vision). A bar plot is written next to the table.
 
 Run:
-    python benchmarks/claims/grounds.py --out runs/claims/grounds
-    python benchmarks/claims/grounds.py --tiny --out /tmp/grounds   # seconds; not a result
+    python -m studies grounds --out runs/studies/grounds
+    python -m studies grounds --tiny --out /tmp/grounds   # seconds; not a result
 """
 
 from __future__ import annotations
@@ -17,15 +17,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import itertools
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import publish
+from studies.common import publish
 
-LABEL_CSV = str(Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv")
+LABEL_CSV = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv")
 
 
 def averaged(split: object, modality: str) -> np.ndarray:
@@ -144,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--label-csv", default=LABEL_CSV)
-    ap.add_argument("--out", default="runs/claims/grounds")
+    ap.add_argument("--out", default="runs/studies/grounds")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
     args = ap.parse_args(argv)
     n, csv = (120, "") if args.tiny else (None, args.label_csv)

@@ -9,19 +9,18 @@ the family for the test "AUROC > 0.5"), next to the target 0.9 where the modalit
 information (synthetic ground).
 
 Run:
-    python benchmarks/claims/interpretability.py --seeds 1 2 3 4 5 --out runs/claims/interp
-    python benchmarks/claims/interpretability.py --ground semi --out runs/claims/interp_semi
-    python benchmarks/claims/interpretability.py --tiny --out /tmp/interp   # seconds; not a result
+    python -m studies interpretability --seeds 1 2 3 4 5 --out runs/studies/interp
+    python -m studies interpretability --ground semi --out runs/studies/interp_semi
+    python -m studies interpretability --tiny --out /tmp/interp   # seconds; not a result
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from mifusion.stats import format_mean_std as mean_std
+from studies.common import (
     TINY_SETS,
     Arm,
     add_ground_options,
@@ -31,7 +30,6 @@ from common import (
     publish,
     run_arm,
 )
-from mifusion.stats import format_mean_std as mean_std
 
 MODELS = ("lf_dnn", "tfn", "lmf", "mult")
 PENALTIES = ("dv", "js", "wasserstein_gp")
@@ -97,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weight", type=float, default=0.1)
     ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 6)))
     ap.add_argument("--set", nargs="*", default=[])
-    ap.add_argument("--out", default="runs/claims/interpretability")
+    ap.add_argument("--out", default="runs/studies/interpretability")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
     add_ground_options(ap)
     args = ap.parse_args(argv)

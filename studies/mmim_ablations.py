@@ -14,19 +14,17 @@ Arms, each against the full model (paired across seeds, Holm over the family):
 - without the entropy term alone (``model.options.entropy_weight=0``: the likelihood terms keep ``-beta``).
 
 Run:
-    python benchmarks/claims/mmim_ablations.py --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/mmim
-    python benchmarks/claims/mmim_ablations.py --ground semi --out runs/claims/mmim_semi
-    python benchmarks/claims/mmim_ablations.py --tiny --out /tmp/mmim   # seconds; not a result
+    python -m studies mmim_ablations --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/studies/mmim
+    python -m studies mmim_ablations --ground semi --out runs/studies/mmim_semi
+    python -m studies mmim_ablations --tiny --out /tmp/mmim   # seconds; not a result
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from studies.common import (
     TINY_SETS,
     Arm,
     add_ground_options,
@@ -88,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "--arms", nargs="+", default=[], choices=[a.label for a in ARMS[1:]],
         help="run only these ablations (the full model and text-only always run); default: all",
     )  # fmt: skip
-    ap.add_argument("--out", default="runs/claims/mmim_ablations")
+    ap.add_argument("--out", default="runs/studies/mmim_ablations")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
     add_ground_options(ap)
     args = ap.parse_args(argv)

@@ -9,19 +9,18 @@ over the family (conditions x treated arms). The MDM claim "penalised is more ro
 condition when the corrected interval of (penalised - base) increase lies below 0.
 
 Run:
-    python benchmarks/claims/robustness.py --model tfn --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/claims/rob
-    python benchmarks/claims/robustness.py --ground semi --model tfn --out runs/claims/rob_semi
-    python benchmarks/claims/robustness.py --tiny --out /tmp/rob   # seconds; not a result
+    python -m studies robustness --model tfn --seeds 1 2 3 4 5 6 7 8 9 10 --out runs/studies/rob
+    python -m studies robustness --ground semi --model tfn --out runs/studies/rob_semi
+    python -m studies robustness --tiny --out /tmp/rob   # seconds; not a result
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (
+from mifusion.stats import format_mean_std as mean_std
+from studies.common import (
     TINY_SETS,
     Arm,
     add_ground_options,
@@ -33,7 +32,6 @@ from common import (
     publish,
     run_arm,
 )
-from mifusion.stats import format_mean_std as mean_std
 
 
 def robustness_rows(seed_dir: Path) -> dict[str, float]:
@@ -93,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dropout", type=float, default=0.3, help="train.modality_dropout of the third arm")
     ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 11)))
     ap.add_argument("--set", nargs="*", default=[])
-    ap.add_argument("--out", default="runs/claims/robustness")
+    ap.add_argument("--out", default="runs/studies/robustness")
     ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
     add_ground_options(ap)
     args = ap.parse_args(argv)
