@@ -11,15 +11,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from mifusion.stats import PairedDifference, holm_family, paired_difference, verdict
-from mifusion.stats import format_mean_std as mean_std
 from studies.provenance import Provenance, claim, provenance
 
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
@@ -154,14 +151,6 @@ def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()
     return res
 
 
-def provenance_table(out: Path) -> str:
-    """Markdown: every arm under ``out`` this process ran or reused, with its config and code hashes."""
-    lines = ["| arm | config hash | code hash |", "|---|---|---|"]
-    arms = sorted((d.name, p) for d, p in ARMS_RUN.items() if d.parent == Path(out).resolve())
-    lines += [f"| {label} | {p.config_hash} | {p.code_hash} |" for label, p in arms]
-    return "\n".join(lines)
-
-
 def select(candidates: dict[str, ArmResult], metric: str = "mae") -> str:
     """The label with the best mean validation ``metric`` (equal tuning effort per arm family)."""
     sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
@@ -208,79 +197,3 @@ def baselines(arm: Arm, extra: Sequence[str] = ()) -> dict[str, dict[str, float]
             np.c_[z[2], np.ones(len(z[2]))] @ best[1], y_te
         )
     return out
-
-
-def arm_table(results: dict[str, list[dict[str, float]]]) -> str:
-    """Markdown: mean +- std (ddof=1) of every metric per arm."""
-    lines = ["| arm | seeds | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
-    for label, rows in results.items():
-        cells = [mean_std([r[k] for r in rows]) if all(k in r for r in rows) else "" for k in METRICS]
-        lines.append(f"| {label} | {len(rows)} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def baseline_table(rows: dict[str, dict[str, float]]) -> str:
-    """Markdown rows for deterministic baselines (one value each)."""
-    lines = ["| baseline | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 1) + "|"]
-    for label, m in rows.items():
-        lines.append(f"| {label} | " + " | ".join(f"{m[k]:.3f}" if k in m else "" for k in METRICS) + " |")
-    return "\n".join(lines)
-
-
-def comparisons(
-    results: dict[str, list[dict[str, float]]], pairs: Sequence[tuple[str, str]], metric: str = "mae"
-) -> list[PairedDifference]:
-    """Holm-corrected paired differences ``treatment - base`` of ``metric`` for (treatment, base) pairs."""
-    diffs = [
-        paired_difference([r[metric] for r in results[t]], [r[metric] for r in results[b]], f"{t} vs {b}")
-        for t, b in pairs
-    ]
-    return holm_family(diffs)
-
-
-def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> str:
-    """Markdown: mean difference, raw and Holm-corrected 95 % intervals, Holm p, verdict."""
-    lower = metric in LOWER_IS_BETTER
-    lines = [f"| comparison ({metric}, treatment - base) | n | mean diff | 95 % CI | Holm CI | Holm p | verdict |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
-    for d in diffs:
-        lines.append(
-            f"| {d.name} | {d.n} | {d.mean:+.4f} | [{d.low:+.4f}, {d.high:+.4f}] | "
-            f"[{d.low_holm:+.4f}, {d.high_holm:+.4f}] | {d.p_holm:.3g} | {verdict(d, lower)} |"
-        )
-    return "\n".join(lines)
-
-
-def publish(report: str, out: Path, tiny: bool) -> int:
-    """Writes ``out/report.md`` atomically (tiny runs marked as not results), prints it; returns exit code 0."""
-    from mifusion.training.checkpoint import atomic_write_text
-
-    report = report.rstrip("\n") + "\n\n## Arms: config and code hashes\n\n" + provenance_table(out) + "\n"
-    if tiny:
-        report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
-    atomic_write_text(Path(out) / "report.md", report)
-    print(report)
-    return 0
-
-
-def forest_plot(diffs: Sequence[PairedDifference], path: Path, metric: str = "mae") -> None:
-    """PNG: each comparison's mean difference with its Holm-corrected interval (0 marked)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(diffs) + 1.2))
-    for i, d in enumerate(diffs):
-        ax.plot([d.low_holm, d.high_holm], [i, i], color="tab:blue")
-        ax.plot([d.mean], [i], "o", color="tab:blue")
-    ax.axvline(0.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_yticks(range(len(diffs)), [d.name for d in diffs], fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{metric}: treatment - base (mean, Holm 95 % interval)")
-    fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=100, bbox_inches="tight")  # nothing clipped (long labels, short figures)
-    plt.close(fig)
-    os.replace(tmp, path)

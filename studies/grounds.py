@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from studies.common import publish
+from studies.report import publish
 
 LABEL_CSV = str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv")
 

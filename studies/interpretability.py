@@ -24,11 +24,13 @@ from studies.common import (
     TINY_SETS,
     Arm,
     add_ground_options,
+    ground_sets,
+    run_arm,
+)
+from studies.report import (
     comparison_table,
     comparisons,
-    ground_sets,
     publish,
-    run_arm,
 )
 
 MODELS = ("lf_dnn", "tfn", "lmf", "mult")

@@ -28,15 +28,17 @@ from studies.common import (
     TINY_SETS,
     Arm,
     add_ground_options,
+    baselines,
+    ground_sets,
+    run_arm,
+)
+from studies.report import (
     arm_table,
     baseline_table,
-    baselines,
     comparison_table,
     comparisons,
     forest_plot,
-    ground_sets,
     publish,
-    run_arm,
 )
 
 ARMS = (

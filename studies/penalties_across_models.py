@@ -30,16 +30,18 @@ from studies.common import (
     Arm,
     ArmResult,
     add_ground_options,
+    baselines,
+    ground_sets,
+    run_arm,
+    select,
+)
+from studies.report import (
     arm_table,
     baseline_table,
-    baselines,
     comparison_table,
     comparisons,
     forest_plot,
-    ground_sets,
     publish,
-    run_arm,
-    select,
 )
 
 MODELS = ("lf_dnn", "ef_lstm", "tfn", "lmf", "mult", "misa", "mag_bert")

@@ -24,13 +24,15 @@ from studies.common import (
     TINY_SETS,
     Arm,
     add_ground_options,
+    ground_sets,
+    run_arm,
+)
+from studies.report import (
     arm_table,
     comparison_table,
     comparisons,
     forest_plot,
-    ground_sets,
     publish,
-    run_arm,
 )
 
 
