@@ -16,6 +16,7 @@ STUDIES = {
     "interpretability": "study 4: do consistency scores flag swapped modalities?",
     "real_text": "study 5: the text-only model on real CMU-MOSI text against the plain fine-tune",
     "grounds": "study 6: how the synthetic grounds relate to the real one",
+    "controls": "controls: shuffled audio+vision, permuted labels, a ground where a penalty must help",
 }
 
 

@@ -17,6 +17,10 @@ from studies.__main__ import main as studies_main
         ("mmim_ablations", ["full vs no-BA", "full vs plain-fusion", "full vs xavier-init", "text-only"]),
         ("interpretability", ["lf_dnn + js", "AUROC", "target AUROC >= 0.9"]),
         ("grounds", ["audio_signal", "ridge test Corr"]),
+        (
+            "controls",
+            ["shuffled audio+vision vs text-only", "permuted labels vs constant floor", "positive: + js"],
+        ),
     ],
 )
 def test_tiny_study_writes_report(study: str, expect: list[str], tmp_path: Path) -> None:
