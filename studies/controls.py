@@ -20,13 +20,12 @@ Run:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 from pathlib import Path
 
 import numpy as np
 
-from studies.common import TINY_SETS, Arm, add_ground_options, config, ground_sets, run_arm
+from studies.common import Arm, config, run_arm, study_parser, study_settings
 from studies.report import arm_table, comparison_table, comparisons, publish
 
 POSITIVE = {"shared_strength": 0.0, "private_strength": 2.0, "noise": 0.8, "audio_signal": 0.4,
@@ -101,18 +100,10 @@ def _constant_floor(preset: str, extra: tuple[str, ...]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = study_parser(__doc__ or "", "runs/studies/controls")
     ap.add_argument("--model", default="lf_dnn")
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 11)))
-    ap.add_argument("--set", nargs="*", default=[], help="extra overrides for every arm")
-    ap.add_argument("--out", default="runs/studies/controls")
-    ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
-    add_ground_options(ap)
     args = ap.parse_args(argv)
-    ground, ground_extra = ground_sets(args)
-    extra, seeds = (*ground_extra, *args.set), args.seeds
-    if args.tiny:
-        extra, seeds = (*TINY_SETS, *extra), [1, 2]
+    ground, extra, seeds = study_settings(args)
     report = study(args.model, seeds, Path(args.out), extra, ground)
     return publish(report, Path(args.out), args.tiny)
 

@@ -16,16 +16,14 @@ Run:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from mifusion.stats import format_mean_std as mean_std
 from studies.common import (
-    TINY_SETS,
     Arm,
-    add_ground_options,
-    ground_sets,
     run_arm,
+    study_parser,
+    study_settings,
 )
 from studies.report import (
     comparison_table,
@@ -91,25 +89,13 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], weight: float, se
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = study_parser(__doc__ or "", "runs/studies/interpretability", seeds=5)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--penalties", nargs="+", default=list(PENALTIES))
     ap.add_argument("--weight", type=float, default=0.1)
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 6)))
-    ap.add_argument("--set", nargs="*", default=[])
-    ap.add_argument("--out", default="runs/studies/interpretability")
-    ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
-    add_ground_options(ap)
     args = ap.parse_args(argv)
-    ground, ground_extra = ground_sets(args)
-    extra, models, pens, seeds = (
-        (*ground_extra, *args.set),
-        tuple(args.models),
-        tuple(args.penalties),
-        args.seeds,
-    )
-    if args.tiny:
-        extra, models, pens, seeds = (*TINY_SETS, *extra), ("lf_dnn",), ("js",), [1, 2]
+    ground, extra, seeds = study_settings(args)
+    models, pens = (("lf_dnn",), ("js",)) if args.tiny else (tuple(args.models), tuple(args.penalties))
     report = study(models, pens, args.weight, seeds, Path(args.out), extra, ground)
     return publish(report, Path(args.out), args.tiny)
 

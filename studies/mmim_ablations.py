@@ -21,16 +21,14 @@ Run:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from studies.common import (
-    TINY_SETS,
     Arm,
-    add_ground_options,
     baselines,
-    ground_sets,
     run_arm,
+    study_parser,
+    study_settings,
 )
 from studies.report import (
     arm_table,
@@ -80,24 +78,18 @@ def study(seeds: list[int], out: Path, extra: tuple[str, ...], preset: str,
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = study_parser(__doc__ or "", "runs/studies/mmim_ablations")
     ap.add_argument("--preset", default="default")
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 11)))
-    ap.add_argument("--set", nargs="*", default=[])
     ap.add_argument(
         "--arms", nargs="+", default=[], choices=[a.label for a in ARMS[1:]],
         help="run only these ablations (the full model and text-only always run); default: all",
     )  # fmt: skip
-    ap.add_argument("--out", default="runs/studies/mmim_ablations")
-    ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
-    add_ground_options(ap)
     args = ap.parse_args(argv)
-    ground, ground_extra = ground_sets(args)
-    extra, seeds = (*ground_extra, *args.set), args.seeds
+    ground, extra, seeds = study_settings(args)
     only = tuple(args.arms)
-    if args.tiny:
-        extra, seeds = (*TINY_SETS, *extra), [1, 2]
-        # parity needs a pretrained text encoder (model.text.pretrained); the tiny run has a random one
+    if (
+        args.tiny
+    ):  # parity needs a pretrained text encoder (model.text.pretrained); the tiny run has a random one
         only = tuple(a.label for a in ARMS[1:] if a.label != "parity" and (not only or a.label in only))
     report = study(seeds, Path(args.out), extra, args.preset, only, ground)
     return publish(report, Path(args.out), args.tiny)

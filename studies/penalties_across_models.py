@@ -20,20 +20,18 @@ Run:
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
 from mifusion.errors import ConfigError
 from studies.common import (
-    TINY_SETS,
     Arm,
     ArmResult,
-    add_ground_options,
     baselines,
-    ground_sets,
     run_arm,
     select,
+    study_parser,
+    study_settings,
 )
 from studies.report import (
     arm_table,
@@ -104,25 +102,17 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int],
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = study_parser(__doc__ or "", "runs/studies/penalties")
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--penalties", nargs="+", default=list(PENALTIES))
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 11)))
     ap.add_argument(
         "--grid", type=int, default=3, help="candidates per arm (lr for base, lambda for penalties)"
     )
-    ap.add_argument(
-        "--set", nargs="*", default=[], help="extra overrides for every arm (e.g. data.synth.n=300)"
-    )
-    ap.add_argument("--out", default="runs/studies/penalties")
-    ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
-    add_ground_options(ap)
     args = ap.parse_args(argv)
-    ground, ground_extra = ground_sets(args)
-    extra = (*ground_extra, *args.set)
-    models, pens, seeds, grid = tuple(args.models), tuple(args.penalties), args.seeds, args.grid
+    ground, extra, seeds = study_settings(args)
+    models, pens, grid = tuple(args.models), tuple(args.penalties), args.grid
     if args.tiny:
-        models, pens, seeds, grid, extra = ("lf_dnn",), ("js",), [1, 2], 1, (*TINY_SETS, *extra)
+        models, pens, grid = ("lf_dnn",), ("js",), 1
     report = study(models, pens, seeds, Path(args.out), extra, grid, ground)
     return publish(report, Path(args.out), args.tiny)
 

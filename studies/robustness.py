@@ -16,16 +16,14 @@ Run:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from mifusion.stats import format_mean_std as mean_std
 from studies.common import (
-    TINY_SETS,
     Arm,
-    add_ground_options,
-    ground_sets,
     run_arm,
+    study_parser,
+    study_settings,
 )
 from studies.report import (
     arm_table,
@@ -86,21 +84,14 @@ def study(model: str, penalty: str, weight: float, dropout: float, seeds: list[i
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; see the module docstring."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = study_parser(__doc__ or "", "runs/studies/robustness")
     ap.add_argument("--model", default="tfn")
     ap.add_argument("--penalty", default="js")
     ap.add_argument("--weight", type=float, default=0.1)
     ap.add_argument("--dropout", type=float, default=0.3, help="train.modality_dropout of the third arm")
-    ap.add_argument("--seeds", nargs="+", type=int, default=list(range(1, 11)))
-    ap.add_argument("--set", nargs="*", default=[])
-    ap.add_argument("--out", default="runs/studies/robustness")
-    ap.add_argument("--tiny", action="store_true", help="seconds-long smoke run; numbers are NOT results")
-    add_ground_options(ap)
     args = ap.parse_args(argv)
-    ground, ground_extra = ground_sets(args)
-    extra, model, seeds = (*ground_extra, *args.set), args.model, args.seeds
-    if args.tiny:
-        extra, model, seeds = (*TINY_SETS, *extra), "lf_dnn", [1, 2]
+    ground, extra, seeds = study_settings(args)
+    model = "lf_dnn" if args.tiny else args.model
     report = study(model, args.penalty, args.weight, args.dropout, seeds, Path(args.out), extra, ground)
     return publish(report, Path(args.out), args.tiny)
 
