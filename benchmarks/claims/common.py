@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
+from mifusion.metrics import higher_is_better
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stats import PairedDifference, holm_family, mean_std, paired_difference, verdict
 
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
-LOWER_IS_BETTER = {"mae"}
 LABEL_CSV = Path(__file__).resolve().parents[3] / "shared" / "data" / "mosi_text" / "label.csv"
 GROUND_NAMES = {
     "synthetic": "synthetic ground",
@@ -147,7 +148,7 @@ def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()
 
 def select(candidates: dict[str, ArmResult], metric: str = "mae") -> str:
     """The label with the best mean validation ``metric`` (equal tuning effort per arm family)."""
-    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    sign = -1.0 if higher_is_better(metric) else 1.0
     return min(candidates, key=lambda k: sign * candidates[k].valid_mean(metric))
 
 
@@ -223,7 +224,7 @@ def comparisons(
 
 def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> str:
     """Markdown: mean difference, raw and Holm-corrected 95 % intervals, Holm p, verdict."""
-    lower = metric in LOWER_IS_BETTER
+    lower = not higher_is_better(metric)
     lines = [f"| comparison ({metric}, treatment - base) | n | mean diff | 95 % CI | Holm CI | Holm p | verdict |",
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for d in diffs:
