@@ -25,7 +25,6 @@ from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
-from mifusion.training.critic import critic_steps_for
 from mifusion.training.distributed import launch, shard, wrap_model
 from mifusion.training.loader import iterate, sample_lengths
 from mifusion.training.optim import build_optimizers
@@ -95,7 +94,6 @@ class Trainer:
         self.checkpoint_every, self.progress = checkpoint_every, progress
         self.optim = build_optimizers(model, cfg.train)
         self.module = wrap_model(self.fabric, model, self.optim.estimator_params)
-        self.critic = critic_steps_for(model, self.optim.estimator_params)
         train = data.dataset["train"]
         lengths = sample_lengths(train, data.spec.modalities) if cfg.train.bucketing else None
         self.sampler = BatchSampler(len(train), cfg.train.batch_size, seed, lengths)
@@ -168,7 +166,7 @@ class Trainer:
             critic_steps = self.cfg.penalty.critic_steps if self.cfg.penalty.estimator else 1
             result = train_step(
                 self.module, batch, self.optim, tcfg.clip_norm, critic_steps,
-                fabric=self.fabric, critic=self.critic, clip_scope=tcfg.clip_scope,
+                fabric=self.fabric, clip_scope=tcfg.clip_scope,
             )  # fmt: skip
             state["step"] += 1
             if result.skipped:
