@@ -57,9 +57,9 @@ def run(args: Any) -> list[dict[str, Any]]:
 
     from mifusion import presets
     from mifusion.config import load
+    from mifusion.data.loader import sample_lengths
     from mifusion.data.synthetic import SynthParams, generate
     from mifusion.training.build import build_trainer
-    from mifusion.training.loader import sample_lengths
     from mifusion.training.pipeline import prepare
     from mifusion.training.runner import build
     from mifusion.training.seed import seed_everything

@@ -94,7 +94,7 @@ def fixed_text_padding(tokens: int) -> Iterator[None]:
     """Pads every training batch's tokens to ``tokens`` (the reference's fixed padding), masks False."""
     import torch
 
-    from mifusion.training import loader
+    from mifusion.data import loader
 
     original = loader.collate
 

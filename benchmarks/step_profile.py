@@ -119,7 +119,7 @@ class StepProbe:
 def _setup(args: Any, model_name: str) -> tuple[Any, Any, Any, list[Any]]:
     """Config, data, model, optimisers and the benchmark's fixed batches."""
     from mifusion.config import apply_overrides
-    from mifusion.training.loader import sample_lengths
+    from mifusion.data.loader import sample_lengths
     from mifusion.training.optim import build_optimizers
     from mifusion.training.runner import build
     from mifusion.training.sampler import BatchSampler

@@ -10,10 +10,10 @@ import torch
 
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import SplitData
+from mifusion.data.loader import iterate, sequential
 from mifusion.data.spec import DataSpec
 from mifusion.metrics import higher_is_better
 from mifusion.models.base import FusionModel
-from mifusion.training.loader import iterate, sequential
 
 
 @dataclass

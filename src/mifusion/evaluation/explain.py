@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from mifusion.data.dataset import SplitData
+from mifusion.data.loader import iterate, sequential
 from mifusion.errors import ConfigError, DataError
 from mifusion.evaluation.statistics_network import DEFAULT_FIT, FitSettings, fit_statistics_network
-from mifusion.training.loader import iterate, sequential
 
 SWAP_SEED = 0
 """Seed of the test split's swap permutation (fixed, so every scorer and seed sees the same swaps)."""

@@ -18,12 +18,12 @@ import torch
 from mifusion.config import ExperimentConfig, load
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.loader import iterate, sequential
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError, DataError
 from mifusion.evaluation.evaluate import SplitPredictions, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import load_checkpoint
-from mifusion.training.loader import iterate, sequential
 from mifusion.training.pipeline import prepare
 from mifusion.training.run_dir import read_spec
 

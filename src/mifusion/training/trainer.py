@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from mifusion.data.loader import iterate, sample_lengths
 from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
 from mifusion.training.distributed import shard, wrap_model
-from mifusion.training.loader import iterate, sample_lengths
 from mifusion.training.optim import Optimizers
 from mifusion.training.pipeline import PreparedData
 from mifusion.training.sampler import BatchSampler
