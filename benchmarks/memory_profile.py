@@ -12,17 +12,17 @@ tensors, and the resident memory and peak of validation and the checkpoint write
 remedies without editing the library: ``--malloc-trim`` returns freed heap
 pages to the OS after each epoch (glibc ``malloc_trim``); ``--mmap-threshold BYTES`` fixes glibc's mmap
 threshold (``mallopt``, like ``MALLOC_MMAP_THRESHOLD_``), so large tensors are always mmapped and
-unmapped on free instead of the threshold rising to the largest freed block; ``--best-on-disk`` drops
-the trainer's in-memory copy of the best weights (they are in ``best.pt``). The per-step trace goes to
+unmapped on free instead of the threshold rising to the largest freed block; (The trainer keeps the best
+weights in ``best.pt`` only, so the former ``--best-on-disk`` switch is gone.) The per-step trace goes to
 ``memory_trace.csv`` next to the table. ``--no-longest-first`` keeps the sampler's shuffled first batch
 (by default epoch 1 starts with the longest texts). ``--prime-optimizer`` creates Adam's moments before
 step 1 instead of inside it; ``--grads-free-after-step`` frees the gradients after each step instead of
-after the next forward.
+after the next forward. All of it is one trainer callback (:class:`MemoryTrace`); nothing is patched.
 
 Usage::
 
     python benchmarks/memory_profile.py --threads 1 --epochs 5
-    python benchmarks/memory_profile.py --threads 1 --epochs 5 --mmap-threshold 1048576 --best-on-disk
+    python benchmarks/memory_profile.py --threads 1 --epochs 5 --mmap-threshold 1048576
     python benchmarks/memory_profile.py --smoke
 """
 
@@ -30,17 +30,17 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import functools
 import gc
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import common
 import mmim_vs_reference as reference
+from mifusion.training.callbacks import Callback
 
 
 def live_tensors() -> tuple[int, float]:
@@ -111,118 +111,84 @@ def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Trains with per-step memory tracing; returns (per-epoch rows, per-step trace)."""
     import torch
 
-    from mifusion.training import runner
-    from mifusion.training import trainer as trainer_module
     from mifusion.training.runner import train_one
 
     torch.set_num_threads(args.threads)
     args.no_bucketing, args.estimator_stage = False, "efficient"
     cfg = reference.build_config(args)
     data = reference.build_data(args, cfg)
-    trace: list[dict[str, Any]] = []
-    epoch_end: list[dict[str, Any]] = []
-    phases: list[dict[str, Any]] = []  # end-of-epoch calls and the resident memory they added
-    original = trainer_module.iterate
-    marks = [common.cpu_seconds()]  # CPU seconds at the last epoch end (the first: data prepared)
-    wrapped = {"predict_split": "valid", "save_checkpoint": "checkpoints"}
-    originals = {name: getattr(trainer_module, name) for name in wrapped}
-
-    def recorded(name: str) -> Any:
-        def call(*a: Any, **k: Any) -> Any:
-            before = common.rss_mb()
-            high[0] = max(high[0], common.peak_rss_mb())
-            common.reset_peak()
-            try:
-                return originals[name](*a, **k)
-            finally:
-                peak = common.peak_rss_mb()
-                high[0] = max(high[0], peak)
-                phases.append({
-                    "epoch": len(epoch_end) + 1, "phase": wrapped[name],
-                    "delta": common.rss_mb() - before, "peak": peak,
-                })  # fmt: skip
-
-        return call
-
-    high = [0.0]  # the high-water mark over the steps' reset windows
-
-    def traced(
-        split: Any, batches: Sequence[Any], modalities: Sequence[str], device: Any = "cpu"
-    ) -> Iterator[Any]:
-        epoch = len(epoch_end) + 1
-        for step, batch in enumerate(original(split, batches, modalities, device)):
-            text = 0 if batch.token_ids is None else int(batch.token_ids.shape[1])
-            high[0] = max(high[0], common.peak_rss_mb())
-            common.reset_peak()  # VmHWM from here on is this step's own peak
-            before = common.rss_mb()
-            yield batch  # the trainer runs the step before asking for the next batch
-            step_peak = common.peak_rss_mb()
-            high[0] = max(high[0], step_peak)
-            trace.append({
-                "epoch": epoch, "step": step + 1, "text_tokens": text, "samples": len(batch),
-                "rss_before_mb": before, "rss_mb": common.rss_mb(), "step_peak_mb": step_peak,
-                "peak_mb": high[0],
-            })  # fmt: skip
-
-    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
-        high[0] = max(high[0], common.peak_rss_mb())
-        row = {"rss_end_mb": common.rss_mb(), "peak_mb": high[0], "valid_mae": metrics["mae"]}
-        row["cpu_seconds"] = common.cpu_seconds() - marks[0]
-        row["live_tensors"], row["live_tensor_mb"] = live_tensors()
-        if args.malloc_trim:
-            malloc_trim()
-            row["rss_after_trim_mb"] = common.rss_mb()
-        epoch_end.append(row)
-        marks[0] = common.cpu_seconds()
-
-    class DiskBestTrainer(trainer_module.Trainer):
-        """Keeps the best weights in ``best.pt`` only (simulates the proposed trainer change)."""
-
-        def _end_epoch(self, epoch: int, seconds: float) -> bool:
-            stop = super()._end_epoch(epoch, seconds)
-            self.best_state = None
-            return stop
-
-    step_function = trainer_module.train_step
-    if args.grads_free_after_step:
-
-        def step_then_free(model: Any, batch: Any, optim: Any, *a: Any, **k: Any) -> Any:
-            result = step_function(model, batch, optim, *a, **k)
-            optim.main.zero_grad(set_to_none=True)
-            return result
-
-        trainer_module.train_step = step_then_free  # type: ignore[assignment]
-    trainer_init = trainer_module.Trainer.__init__
-    if args.prime_optimizer:
-
-        def primed_init(self: Any, *a: Any, **k: Any) -> None:
-            trainer_init(self, *a, **k)
-            prime_state(self.optim.main)
-
-        trainer_module.Trainer.__init__ = primed_init  # type: ignore[method-assign]
     if args.mmap_threshold:
         set_mmap_threshold(args.mmap_threshold)
-    sampler_class = trainer_module.BatchSampler
-    if args.no_longest_first:
-        trainer_module.BatchSampler = functools.partial(sampler_class, longest_first=False)  # type: ignore[misc]
-    trainer_class = runner.Trainer
-    if args.best_on_disk:
-        runner.Trainer = DiskBestTrainer  # type: ignore[misc]
-    trainer_module.iterate = traced  # type: ignore[assignment]
-    for name in wrapped:
-        setattr(trainer_module, name, recorded(name))
-    try:
-        with tempfile.TemporaryDirectory(prefix="mifusion-bench-") as tmp:
-            train_one(cfg, Path(tmp) / "run", args.seed, on_epoch, data=data)
-    finally:
-        trainer_module.iterate = original  # type: ignore[assignment]
-        runner.Trainer = trainer_class  # type: ignore[misc]
-        trainer_module.BatchSampler = sampler_class  # type: ignore[misc]
-        trainer_module.train_step = step_function  # type: ignore[assignment]
-        trainer_module.Trainer.__init__ = trainer_init  # type: ignore[method-assign]
-        for name, function in originals.items():
-            setattr(trainer_module, name, function)
-    return summarize(trace, epoch_end, phases), trace
+    trace = MemoryTrace(args)
+    with tempfile.TemporaryDirectory(prefix="mifusion-bench-") as tmp:
+        train_one(cfg, Path(tmp) / "run", args.seed, data=data, extra_callbacks=[trace])
+    return summarize(trace.trace, trace.epoch_end, trace.phases), trace.trace
+
+
+class MemoryTrace(Callback):
+    """Trainer callback: resident memory around every step, validation and checkpoint write."""
+
+    def __init__(self, args: Any) -> None:
+        self.args = args
+        self.trace: list[dict[str, Any]] = []
+        self.epoch_end: list[dict[str, Any]] = []
+        self.phases: list[dict[str, Any]] = []  # end-of-epoch phases and the resident memory they added
+        self.high = 0.0  # the high-water mark over the steps' reset windows
+        self.mark = common.cpu_seconds()  # CPU seconds at the last epoch end (the first: data prepared)
+        self.step, self.before, self.text = 0, 0.0, 0
+
+    def _raise_high(self) -> float:
+        peak = common.peak_rss_mb()
+        self.high = max(self.high, peak)
+        return peak
+
+    def on_fit_start(self, trainer: Any) -> None:
+        if self.args.no_longest_first:
+            trainer.sampler.longest_first = False
+        if self.args.prime_optimizer:
+            prime_state(trainer.optim.main)
+
+    def on_batch_start(self, trainer: Any, batch: Any) -> None:
+        self.text = 0 if batch.token_ids is None else int(batch.token_ids.shape[1])
+        self.samples = len(batch)
+        self._raise_high()
+        common.reset_peak()  # VmHWM from here on is this step's own peak
+        self.before = common.rss_mb()
+
+    def on_batch_end(self, trainer: Any, result: Any) -> None:
+        if self.args.grads_free_after_step:
+            trainer.optim.main.zero_grad(set_to_none=True)
+        step_peak = self._raise_high()
+        self.step += 1
+        self.trace.append({
+            "epoch": len(self.epoch_end) + 1, "step": self.step, "text_tokens": self.text,
+            "samples": self.samples, "rss_before_mb": self.before, "rss_mb": common.rss_mb(),
+            "step_peak_mb": step_peak, "peak_mb": self.high,
+        })  # fmt: skip
+
+    def on_phase_start(self, trainer: Any, phase: str) -> None:
+        self.phase_before = common.rss_mb()
+        self._raise_high()
+        common.reset_peak()
+
+    def on_phase_end(self, trainer: Any, phase: str) -> None:
+        peak = self._raise_high()
+        self.phases.append({
+            "epoch": len(self.epoch_end) + 1, "phase": phase,
+            "delta": common.rss_mb() - self.phase_before, "peak": peak,
+        })  # fmt: skip
+
+    def on_validated(self, trainer: Any, epoch: int, metrics: dict[str, float]) -> None:
+        self._raise_high()
+        row = {"rss_end_mb": common.rss_mb(), "peak_mb": self.high, "valid_mae": metrics["mae"]}
+        row["cpu_seconds"] = common.cpu_seconds() - self.mark
+        row["live_tensors"], row["live_tensor_mb"] = live_tensors()
+        if self.args.malloc_trim:
+            malloc_trim()
+            row["rss_after_trim_mb"] = common.rss_mb()
+        self.epoch_end.append(row)
+        self.mark = common.cpu_seconds()
+        self.step = 0
 
 
 def summarize(
@@ -278,9 +244,6 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--malloc-trim", action="store_true", help="glibc malloc_trim(0) after each epoch")
     parser.add_argument(
         "--mmap-threshold", type=int, default=0, help="glibc mallopt(M_MMAP_THRESHOLD, BYTES) before training"
-    )
-    parser.add_argument(
-        "--best-on-disk", action="store_true", help="drop the in-memory best weights (kept in best.pt only)"
     )
     parser.add_argument(
         "--no-longest-first", action="store_true", help="do not start epoch 1 with the longest batch"

@@ -94,7 +94,7 @@ def fixed_text_padding(tokens: int) -> Iterator[None]:
     """Pads every training batch's tokens to ``tokens`` (the reference's fixed padding), masks False."""
     import torch
 
-    from mifusion.training import loader
+    from mifusion.data import loader
 
     original = loader.collate
 
@@ -147,7 +147,6 @@ def time_to_mae(args: Any) -> list[dict[str, Any]]:
         start, cpu_start = time.perf_counter(), common.cpu_seconds()
         with (
             tempfile.TemporaryDirectory(prefix="mifusion-bench-") as tmp,
-            common.fused_adam(args.fused_adam),
             contextlib.suppress(_Reached),
         ):
             train_one(cfg, Path(tmp) / "run", seed, on_epoch, data=data)
@@ -186,7 +185,6 @@ def run(args: Any) -> list[dict[str, Any]]:
     with (
         tempfile.TemporaryDirectory(prefix="mifusion-bench-") as tmp,
         padding,
-        common.fused_adam(args.fused_adam),
     ):
         start, cpu_start = time.perf_counter(), common.cpu_seconds()
         train_one(cfg, Path(tmp) / "run", args.seed, on_epoch, data=data)
@@ -201,7 +199,6 @@ def run(args: Any) -> list[dict[str, Any]]:
         rows.append({
             "framework": "mifusion" + (" text-only" if args.text_only else ""),
             "epoch": int(float(hist["epoch"])), "padding": label, "estimator_stage": args.estimator_stage,
-            "fused_adam": args.fused_adam,
             "train_samples": n_train, "train_seconds": seconds, "samples_per_s": rate,
             "epoch_wall_seconds_incl_valid": stamp - previous, "epoch_cpu_seconds_incl_valid": cpu - cpu_previous,
             "peak_rss_mb": peak, "valid_mae": mae,
@@ -216,11 +213,6 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1111)
     parser.add_argument("--no-bucketing", action="store_true", help="random batches, text padded to 50")
-    parser.add_argument(
-        "--fused-adam",
-        action="store_true",
-        help="force fused Adam in the library (its default since 2026-11-23)",
-    )
     parser.add_argument(
         "--estimator-stage", choices=("efficient", "separate_pass"), default="efficient",
         help="separate_pass: the reference's extra estimator pass each epoch",

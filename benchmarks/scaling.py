@@ -28,10 +28,11 @@ def point(n: int, scale: float, model: str, epochs: int) -> dict[str, Any]:
     """One (size, length) point."""
     from mifusion.config import load
     from mifusion.data.synthetic import SynthParams, generate
+    from mifusion.training.build import build_trainer
+    from mifusion.training.callbacks import Callback
     from mifusion.training.pipeline import prepare
     from mifusion.training.runner import build
     from mifusion.training.seed import seed_everything
-    from mifusion.training.trainer import Trainer
 
     common.reset_peak()
     lengths = {m: max(int(v * scale), 3) for m, v in MOSI_LENGTHS.items()}
@@ -41,9 +42,13 @@ def point(n: int, scale: float, model: str, epochs: int) -> dict[str, Any]:
     data = prepare(generate("mosi", n=n, seed=0, params=SynthParams(max_lengths=lengths)), cfg)
     data_mb = sum(s.nbytes for split in data.dataset for s in split.sequences.values()) / 2**20
     seed_everything(0)
-    trainer = Trainer(build(cfg, data), data, cfg, 0, None, "cpu")
-    peaks = []
-    trainer.on_epoch = lambda row: peaks.append(common.peak_rss_mb())
+    peaks: list[float] = []
+
+    class PeakAfterEpoch(Callback):
+        def on_epoch_end(self, trainer: Any, row: dict[str, float]) -> None:
+            peaks.append(common.peak_rss_mb())
+
+    trainer = build_trainer(build(cfg, data), data, cfg, 0, None, "cpu", [PeakAfterEpoch()])
     fit = trainer.fit()
     seconds = [row["seconds"] for row in fit.history]
     n_train = len(data.dataset["train"])

@@ -119,7 +119,7 @@ class StepProbe:
 def _setup(args: Any, model_name: str) -> tuple[Any, Any, Any, list[Any]]:
     """Config, data, model, optimisers and the benchmark's fixed batches."""
     from mifusion.config import apply_overrides
-    from mifusion.training.loader import sample_lengths
+    from mifusion.data.loader import sample_lengths
     from mifusion.training.optim import build_optimizers
     from mifusion.training.runner import build
     from mifusion.training.sampler import BatchSampler
@@ -136,8 +136,7 @@ def _setup(args: Any, model_name: str) -> tuple[Any, Any, Any, list[Any]]:
     seed_everything(1111)
     model = build(cfg, data)
     model.train()
-    with common.fused_adam(args.fused_adam):
-        optim = build_optimizers(model, cfg.train)
+    optim = build_optimizers(model, cfg.train)
     train = data.dataset["train"]
     sampler = BatchSampler(len(train), 32, 1111, sample_lengths(train, data.spec.modalities))
     batches = sampler.batches(0)[: args.warmup + args.steps]
@@ -232,11 +231,6 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser = common.base_parser(__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10, help="timed steps (default 10)")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument(
-        "--fused-adam",
-        action="store_true",
-        help="force fused Adam in the library (its default since 2026-11-23)",
-    )
     parser.add_argument(
         "--no-fused-baseline", action="store_true", help="text-only baseline with the for-each Adam kernel"
     )

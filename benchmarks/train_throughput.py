@@ -43,7 +43,7 @@ def make_data(
 def measure(cfg: Any, data: Any, steps: int, warmup: int) -> dict[str, float]:
     """samples/s and seconds per step of ``train_step`` over ``steps`` batches after ``warmup``."""
     from mifusion.data.batch import collate
-    from mifusion.training.loader import sample_lengths
+    from mifusion.data.loader import sample_lengths
     from mifusion.training.optim import build_optimizers
     from mifusion.training.runner import build
     from mifusion.training.sampler import BatchSampler

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mifusion.metrics import higher_is_better
 from studies.provenance import Provenance, claim, provenance
 
 METRICS = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
-LOWER_IS_BETTER = {"mae"}
 LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
 GROUND_NAMES = {
     "synthetic": "synthetic ground",
@@ -175,7 +175,7 @@ def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()
 
 def select(candidates: dict[str, ArmResult], metric: str = "mae") -> str:
     """The label with the best mean validation ``metric`` (equal tuning effort per arm family)."""
-    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    sign = -1.0 if higher_is_better(metric) else 1.0
     return min(candidates, key=lambda k: sign * candidates[k].valid_mean(metric))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mifusion.metrics import higher_is_better
 from mifusion.stats import (
     PairedDifference,
     format_holm_interval,
@@ -17,7 +18,7 @@ from mifusion.stats import (
     verdict,
 )
 from mifusion.stats import format_mean_std as mean_std
-from studies.common import ARMS_RUN, LOWER_IS_BETTER, METRICS
+from studies.common import ARMS_RUN, METRICS
 
 
 def provenance_table(out: Path) -> str:
@@ -66,7 +67,7 @@ def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> 
 
     "equivalent" is claimed only where TOST at the metric's margin (:data:`MARGINS`) says so.
     """
-    lower = metric in LOWER_IS_BETTER
+    lower = not higher_is_better(metric)
     margin = MARGINS.get(metric)
     tost_head = f"TOST ±{margin:g}" if margin is not None else "TOST"
     lines = [f"| comparison ({metric}, treatment - base) | n | mean diff | 95 % CI | Holm CI | Holm p | verdict | {tost_head} |",

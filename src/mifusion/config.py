@@ -111,7 +111,6 @@ class PenaltyConfig:
     critic_layers: int = 2
     negatives: Literal["derangement", "all_pairs"] = "derangement"
     critic_steps: int = 1
-    lr: float = 1e-3
     options: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -68,7 +68,6 @@ RANGES: tuple[Range, ...] = (
     ("penalty.critic_hidden", 1, True, None, False, "128"),
     ("penalty.critic_layers", 1, True, None, False, "2"),
     ("penalty.critic_steps", 1, True, None, False, "1"),
-    ("penalty.lr", 0, False, None, False, "1e-3"),
     ("data.max_text_tokens", 3, True, None, False, "50"),
     ("data.synth.n", 3, True, None, False, "600"),
 )

@@ -64,7 +64,7 @@ def test_step_profile_text_encoder_runs_once_per_step(tmp_path: Path) -> None:
 
 def test_fixed_text_padding_pads_tokens_and_restores_collate(tiny_dataset) -> None:  # type: ignore[no-untyped-def]
     from mifusion.config import load
-    from mifusion.training import loader
+    from mifusion.data import loader
     from mifusion.training.pipeline import prepare
 
     reference = _module("mmim_vs_reference")

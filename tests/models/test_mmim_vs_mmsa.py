@@ -34,8 +34,8 @@ from mifusion.data.dataset import MultimodalDataset, SplitData
 from mifusion.data.spec import data_spec
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
+from mifusion.training.build import build_trainer
 from mifusion.training.pipeline import PreparedData
-from mifusion.training.trainer import Trainer
 
 from . import mmsa_oracle
 
@@ -108,7 +108,7 @@ def _run_both(tmp_path, lstm: str):  # type: ignore[no-untyped-def]
     cfg = parity_config(bert_dir, lstm)
     torch.manual_seed(0)
     model = build_model(cfg.model, cfg.penalty, data.spec)
-    trainer = Trainer(model, data, cfg, seed=7, run_dir=None, device="cpu")  # type: ignore[arg-type]
+    trainer = build_trainer(model, data, cfg, seed=7, run_dir=None, device="cpu")  # type: ignore[arg-type]
     order = [[list(map(int, b)) for b in trainer.sampler.batches(epoch)] for epoch in range(EPOCHS)]
     theirs, initial = mmsa_oracle.run_mmsa(
         data, bert_dir, order, bidirectional=lstm == "bidirectional", hidden=HIDDEN, seed=0

@@ -43,14 +43,14 @@ import torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from mifusion.errors import TrainingError
 from mifusion.training.distributed import launch
-from mifusion.training.trainer import Trainer
+from mifusion.training.build import build_trainer
 rank = dist.get_rank()
 print("RESULT", rank, json.dumps(result.test))
 t.TinyModel.__init__ = original
 data, fabric = t.tiny_prepared(), launch("cpu")
 for stage in ("efficient", "separate_pass"):
     cfg = t.tiny_config(epochs=1, modality_dropout=0.3, estimator_stage=stage)
-    trainer = Trainer(t.TinyModel(data.spec), data, cfg, 4, fabric=fabric)
+    trainer = build_trainer(t.TinyModel(data.spec), data, cfg, 4, fabric=fabric)
     assert isinstance(trainer.module._forward_module, DistributedDataParallel)
     before = trainer.model.critic.weight.weight.detach().clone()
     trainer.fit()
@@ -58,12 +58,12 @@ for stage in ("efficient", "separate_pass"):
     flat = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
     with open({out!r} + f"-params-{{stage}}-{{rank}}.json", "w") as handle:  # long lines interleave
         json.dump(flat.tolist(), handle)
-bad = Trainer(t.TinyModel(data.spec, nan_after=2 if rank == 1 else None), data,
+bad = build_trainer(t.TinyModel(data.spec, nan_after=2 if rank == 1 else None), data,
               t.tiny_config(epochs=1, max_nonfinite_steps=3), 4, fabric=fabric)
 try:
     bad.fit()
 except TrainingError as err:
-    print("SKIPPED", rank, bad.state["nonfinite_total"], str(err)[:40])
+    print("SKIPPED", rank, bad.state.nonfinite_total, str(err)[:40])
 """
 
 

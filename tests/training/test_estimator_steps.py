@@ -78,12 +78,12 @@ def test_separate_pass_steps_only_the_estimators_and_discards_every_other_gradie
 
 
 def test_trainer_takes_k_critic_steps_per_batch() -> None:
-    from mifusion.training.trainer import Trainer
+    from mifusion.training.build import build_trainer
 
     torch.manual_seed(0)
     model, _ = _penalized(2)
     cfg = dataclasses.replace(tiny_config(epochs=1), penalty=PenaltyConfig(estimator="js", critic_steps=2))
-    trainer = Trainer(model, tiny_prepared(), cfg, 0)
+    trainer = build_trainer(model, tiny_prepared(), cfg, 0)
     assert trainer.optim.estimator is not None
     steps: list[int] = []
     trainer.optim.estimator.register_step_post_hook(lambda *_: steps.append(1))

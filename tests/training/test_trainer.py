@@ -7,17 +7,17 @@ import torch
 from tiny_training_model import TinyModel, tiny_config, tiny_prepared
 
 from mifusion.errors import TrainingError
+from mifusion.training.build import build_trainer
 from mifusion.training.optim import build_optimizers
 from mifusion.training.seed import seed_everything
 from mifusion.training.steps import drop_modalities, train_step
-from mifusion.training.trainer import Trainer
 
 
 def fit(seed: int = 1, **train: object):
     data = tiny_prepared()
     cfg = tiny_config(**train)
     seed_everything(seed)
-    trainer = Trainer(TinyModel(data.spec), data, cfg, seed)
+    trainer = build_trainer(TinyModel(data.spec), data, cfg, seed)
     return trainer, trainer.fit()
 
 
@@ -54,11 +54,11 @@ def test_main_loss_never_moves_estimator_params_and_estimator_step_does() -> Non
 def test_nonfinite_steps_are_skipped_then_stop_naming_the_term() -> None:
     data = tiny_prepared()
     cfg = tiny_config(max_nonfinite_steps=3)
-    trainer = Trainer(TinyModel(data.spec, nan_after=2), data, cfg, 0)
+    trainer = build_trainer(TinyModel(data.spec, nan_after=2), data, cfg, 0)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     with pytest.raises(TrainingError, match=r"'nce'.*3 steps in a row"):
         trainer.fit()
-    assert trainer.state["nonfinite_total"] == 3
+    assert trainer.state.nonfinite_total == 3
     changed = [k for k, v in trainer.model.state_dict().items() if not torch.equal(v, before[k])]
     assert changed  # the two finite steps did update
 
@@ -69,7 +69,7 @@ def test_separate_pass_runs_an_extra_forward_per_selected_batch() -> None:
     for stage in ("efficient", "separate_pass"):
         cfg = tiny_config(epochs=1, estimator_stage=stage, estimator_pass_fraction=0.5)
         model = TinyModel(data.spec)
-        Trainer(model, data, cfg, 0).fit()
+        build_trainer(model, data, cfg, 0).fit()
         counts[stage] = model.calls
     assert counts["separate_pass"] - counts["efficient"] == 3  # 6 train batches, half of them
 

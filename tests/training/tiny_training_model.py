@@ -33,6 +33,8 @@ class Critic(EstimatorModule):
 class TinyModel(FusionModel):
     """Masked means of embeddings/frames -> linear head; an InfoNCE term between text and audio."""
 
+    has_consistency_scores = True
+
     def __init__(self, spec: DataSpec, dim: int = 8, nan_after: int | None = None) -> None:
         super().__init__()
         self.modalities = spec.modalities
@@ -70,7 +72,7 @@ class TinyModel(FusionModel):
             estimator_loss=-detached, diagnostics={"text_norm": vecs["text"].norm(dim=-1).mean().detach()},
         )  # fmt: skip
 
-    def pointwise_scores(self, batch: MultimodalBatch) -> torch.Tensor:
+    def consistency_scores(self, batch: MultimodalBatch) -> torch.Tensor:
         vecs = self.encode(batch)
         return (vecs["text"] * self.critic.weight(vecs["audio"])).sum(-1)
 

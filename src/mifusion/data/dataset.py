@@ -12,7 +12,7 @@ A length of 0 is allowed: that sample has no frames of the modality and is maske
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,8 +145,3 @@ class MultimodalDataset:
 def lengths_to_mask(lengths: np.ndarray, max_len: int) -> np.ndarray:
     """(N,) lengths -> (N, max_len) bool mask, True where a position is valid."""
     return np.arange(max_len)[None, :] < np.asarray(lengths)[:, None]
-
-
-def describe_meta(meta: Mapping[str, Any]) -> str:
-    """A short human-readable source description."""
-    return f"{meta.get('format', '?')} {meta.get('source', '')}".strip()

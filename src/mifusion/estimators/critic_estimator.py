@@ -164,6 +164,10 @@ class CriticEstimator(MIEstimator):
         """What the critic minimises (default: the negative estimate)."""
         return -estimate
 
+    def critic_objective(self, scores: CriticScores, estimate: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """The critic's loss and the detached diagnostics computing it produced (default: none)."""
+        return self.critic_loss(scores, estimate), {}
+
     def diagnostics(self, scores: CriticScores) -> dict[str, Tensor]:
         """Detached scalars worth logging."""
         return {
@@ -185,7 +189,8 @@ class CriticEstimator(MIEstimator):
             return skipped_output(views)
         scores = self.scores(views)
         estimate = self.estimate_from(scores.joint, scores.marginal)
-        return MIOutput(estimate, self.critic_loss(scores, estimate), self.diagnostics(scores))
+        loss, extra = self.critic_objective(scores, estimate)
+        return MIOutput(estimate, loss, {**self.diagnostics(scores), **extra})
 
 
 def params_need_grad(module: torch.nn.Module) -> bool:

@@ -37,10 +37,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -80,6 +81,38 @@ def standardize_features(y: Tensor, eps: float = STANDARDIZE_EPS) -> Tensor:
     variance = centred.pow(2).mean(0, keepdim=True)  # (1, D)
     ridge = eps * variance.mean().detach() + SCALE_FLOOR**2
     return centred * torch.rsqrt(variance + ridge)
+
+
+@dataclass(frozen=True)
+class MMIMObjectiveOptions:
+    """The options of :class:`MMIMObjective`, built once (``model.options``) and passed down whole.
+
+    See :class:`MMIMObjective` for each field. :meth:`for_parity` is the one place where ``parity``
+    overrides another option.
+    """
+
+    pairs: tuple[tuple[str, str], ...] = (("text", "vision"), ("text", "audio"))
+    alpha: float = 0.1
+    beta: float = 0.1
+    entropy_weight: float | None = None
+    likelihood: Literal["gaussian", "reference"] = "gaussian"
+    entropy_memory: int = 1
+    parity: bool = False
+    cpc_scores: Literal["cosine", "dot"] = "cosine"
+    cpc_temperature: float = 1.0
+    q_hidden_dim: int | None = None
+    q_layers: int = 1
+    entropy_eps: float = 1e-3
+    min_group_samples: int = 2
+
+    def for_parity(self) -> MMIMObjectiveOptions:
+        """These options with ``parity``'s override applied: the reference's truncated likelihood.
+
+        Example:
+            >>> MMIMObjectiveOptions(parity=True).for_parity().likelihood
+            'reference'
+        """
+        return dataclasses.replace(self, likelihood="reference") if self.parity else self
 
 
 class PairEstimate(NamedTuple):
@@ -206,6 +239,14 @@ class MMIMObjective(nn.Module):
         )
         self.batch_index: Tensor
         self.register_buffer("batch_index", torch.zeros((), dtype=torch.long))
+
+    @classmethod
+    def from_options(
+        cls, dims: Mapping[str, int], fused_dim: int, options: MMIMObjectiveOptions
+    ) -> MMIMObjective:
+        """The objective of ``options`` (every field of :class:`MMIMObjectiveOptions`, none by hand)."""
+        fields = dataclasses.fields(MMIMObjectiveOptions)
+        return cls(dims, fused_dim, **{f.name: getattr(options, f.name) for f in fields})
 
     def new_epoch(self) -> None:
         """Resets the batch index (parity: H enters once it exceeds the memory size) and the memories."""

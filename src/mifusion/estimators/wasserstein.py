@@ -61,13 +61,12 @@ class Wasserstein(CriticEstimator):
     def estimate_from(self, joint: Tensor, marginal: Tensor) -> Tensor:
         return wasserstein_bound(joint, marginal)
 
-    def critic_loss(self, scores: CriticScores, estimate: Tensor) -> Tensor:
-        self._last_penalty: Tensor | None = None
+    def critic_objective(self, scores: CriticScores, estimate: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """``-estimate + penalty_weight * gradient penalty`` (GP variant, critic trainable), and the penalty."""
         if self.lipschitz != "gradient_penalty" or not params_need_grad(self.critic):
-            return -estimate
+            return -estimate, {}
         penalty = self.gradient_penalty(scores)
-        self._last_penalty = penalty.detach()
-        return -estimate + self.penalty_weight * penalty
+        return -estimate + self.penalty_weight * penalty, {"gradient_penalty": penalty.detach()}
 
     def gradient_penalty(self, scores: CriticScores) -> Tensor:
         """``E[(||grad T(x_hat)|| - 1)^2]`` on interpolates of joint rows and negatives (detached)."""
@@ -81,13 +80,6 @@ class Wasserstein(CriticEstimator):
         grads = torch.autograd.grad(self.critic(interpolates).sum(), interpolates, create_graph=True)
         norm = torch.cat(grads, dim=-1).norm(dim=-1)  # (M,)
         return (norm - 1.0).pow(2).mean()
-
-    def diagnostics(self, scores: CriticScores) -> dict[str, Tensor]:
-        out = super().diagnostics(scores)
-        penalty = getattr(self, "_last_penalty", None)
-        if penalty is not None:
-            out["gradient_penalty"] = penalty
-        return out
 
 
 def critic_gradient_norms(estimator: Wasserstein, *views: Tensor) -> dict[str, Tensor]:

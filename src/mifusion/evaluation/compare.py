@@ -28,8 +28,8 @@ import numpy as np
 
 from mifusion import stats
 from mifusion.errors import DataError
-from mifusion.evaluation.evaluate import LOWER_IS_BETTER
 from mifusion.evaluation.reports import mean_std, metrics_table
+from mifusion.metrics import higher_is_better
 
 KEY_METRICS: tuple[str, ...] = ("mae", "corr", "acc7", "acc2_has0", "acc2_non0", "f1_has0", "f1_non0")
 
@@ -134,7 +134,7 @@ def _family_section(
     cfg: CompareSettings,
 ) -> str:  # fmt: skip
     family = stats.holm_family(_primary_family(others, base, cfg.metric), cfg.alpha)
-    lower = cfg.metric in LOWER_IS_BETTER
+    lower = not higher_is_better(cfg.metric)
     words = {"holds": "better than the baseline", "fails": "worse than the baseline",
              "inconclusive": "no difference shown (not evidence of equality)"}  # fmt: skip
     lines = [f"\n## {cfg.metric}: Holm over {len(family)} comparison(s), family-wise alpha {cfg.alpha:g}\n",

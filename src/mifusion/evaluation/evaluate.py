@@ -10,11 +10,10 @@ import torch
 
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import SplitData
+from mifusion.data.loader import iterate, sequential
 from mifusion.data.spec import DataSpec
+from mifusion.metrics import higher_is_better
 from mifusion.models.base import FusionModel
-from mifusion.training.loader import iterate, sequential
-
-LOWER_IS_BETTER = frozenset({"mae", "loss", "mse"})
 
 
 @dataclass
@@ -70,7 +69,7 @@ def predict_split(
 
 
 def is_better(metric: str, value: float, best: float | None) -> bool:
-    """Whether ``value`` improves on ``best`` for ``metric`` (MAE/loss lower, the rest higher)."""
+    """Whether ``value`` improves on ``best`` for ``metric`` (direction from :func:`higher_is_better`)."""
     if best is None:
         return bool(np.isfinite(value))
-    return value < best if metric in LOWER_IS_BETTER else value > best
+    return value > best if higher_is_better(metric) else value < best

@@ -3,8 +3,8 @@
 Two scorers, reported side by side:
 
 - ``penalty``: the run's own statistics network as trained, i.e. its dependency penalty's critic
-  (``DependencyPenalty.pointwise_scores`` on the tapped representations; MMIM: its own
-  ``pointwise_scores``). Only for runs trained with a penalty.
+  (``FusionModel.consistency_scores``: ``DependencyPenalty.pointwise_scores`` on the tapped
+  representations). Only for runs trained with a penalty.
 - ``refit``: a statistics network fitted after training on the frozen model's training-split
   representations, intact rows against rows with one modality from another sample
   (:mod:`mifusion.evaluation.statistics_network`). Available for every run with two or more modalities.
@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from mifusion.data.dataset import SplitData
+from mifusion.data.loader import iterate, sequential
 from mifusion.errors import ConfigError, DataError
 from mifusion.evaluation.statistics_network import DEFAULT_FIT, FitSettings, fit_statistics_network
-from mifusion.training.loader import iterate, sequential
 
 SWAP_SEED = 0
 """Seed of the test split's swap permutation (fixed, so every scorer and seed sees the same swaps)."""
@@ -111,9 +111,7 @@ def explain_with(score: Scorer, split: SplitData, modalities: tuple[str, ...]) -
 
 def has_penalty_scores(run: Any) -> bool:
     """Whether the run's model has its own statistics network (a dependency penalty, or MMIM's)."""
-    model = run.model
-    penalty = getattr(model, "penalty", None)
-    return hasattr(model, "pointwise_scores") or hasattr(penalty, "pointwise_scores")
+    return bool(run.model.has_consistency_scores)
 
 
 def penalty_scorer(run: Any, batch_size: int = 128) -> Scorer:

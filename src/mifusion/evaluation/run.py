@@ -18,12 +18,12 @@ import torch
 from mifusion.config import ExperimentConfig, load
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.loader import iterate, sequential
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError, DataError
 from mifusion.evaluation.evaluate import SplitPredictions, predict_split
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import load_checkpoint
-from mifusion.training.loader import iterate, sequential
 from mifusion.training.pipeline import prepare
 from mifusion.training.run_dir import read_spec
 
@@ -93,41 +93,26 @@ class TrainedRun:
 
     def representations(self, split: SplitData) -> dict[str, torch.Tensor]:
         """modality -> (N, D_m) the per-modality vectors a dependency penalty taps (``unimodal``), on CPU."""
-        inner: Any = getattr(self.model, "model", self.model)  # a PenalizedModel's wrapped model
-        inner.eval()
+        self.model.eval()
         parts: dict[str, list[torch.Tensor]] = {}
         batches = sequential(split, self.cfg.train.eval_batch_size)
         with torch.no_grad():
             for batch in iterate(split, batches, self.spec.modalities, self.device):
-                for m, rep in inner(batch).unimodal.items():
+                for m, rep in self.model.representations(batch).items():
                     parts.setdefault(m, []).append(rep.float().cpu())
         return {m: torch.cat(v) for m, v in parts.items()}
 
     def consistency_scores(self, batch: MultimodalBatch) -> np.ndarray:
         """(B,) the dependency penalty's pointwise score per sample (higher = more consistent)."""
+        if not self.model.has_consistency_scores:
+            raise ConfigError(
+                f"{self.run_dir}: this model has no dependency penalty to score with; "
+                "train with --penalty ESTIMATOR"
+            )
         self.model.eval()
         with torch.no_grad():
-            return (
-                _pointwise(self.model, batch.to(self.device), self.run_dir).reshape(-1).float().cpu().numpy()
-            )
-
-
-def _pointwise(model: FusionModel, batch: MultimodalBatch, run_dir: Path) -> torch.Tensor:
-    """The model's own ``pointwise_scores`` or, for a penalised model, its penalty's on tapped reps."""
-    own = getattr(model, "pointwise_scores", None)
-    if own is not None:
-        return own(batch)
-    penalty = getattr(model, "penalty", None)
-    if penalty is None or not hasattr(penalty, "pointwise_scores"):
-        raise ConfigError(
-            f"{run_dir}: this model has no dependency penalty to score with; train with --penalty ESTIMATOR"
-        )
-    inner: Any = model.model
-    out = inner(batch)
-    reps = {m: out.unimodal[m] for m in model.unimodal_dims}
-    if getattr(model, "tap", "unimodal") == "fused":
-        reps = {"fused": out.fused, **reps}
-    return penalty.pointwise_scores(reps)
+            scores = self.model.consistency_scores(batch.to(self.device))
+        return scores.reshape(-1).float().cpu().numpy()
 
 
 def load_run(run_dir: str | Path, device: str | None = None) -> TrainedRun:

@@ -7,7 +7,22 @@ Example:
     100.0
 """
 
-from mifusion.metrics.accumulator import KINDS, METRICS, MetricAccumulator, compute_metrics
+from mifusion.metrics.accumulator import (
+    KINDS,
+    METRICS,
+    Metric,
+    MetricAccumulator,
+    compute_metrics,
+    higher_is_better,
+)
 from mifusion.metrics.table import format_table
 
-__all__ = ["KINDS", "METRICS", "MetricAccumulator", "compute_metrics", "format_table"]
+__all__ = [
+    "KINDS",
+    "METRICS",
+    "Metric",
+    "MetricAccumulator",
+    "compute_metrics",
+    "format_table",
+    "higher_is_better",
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -12,32 +12,63 @@ from mifusion.metrics import functional as F
 
 MetricFn = Callable[[Any, Any], float]
 
-#: Metric name -> (function, reported in percent?) per dataset kind, in report order.
-METRICS: dict[str, dict[str, tuple[MetricFn, bool]]] = {
+
+class Metric(NamedTuple):
+    """One metric of the table: its function, whether it is reported in percent, and its direction."""
+
+    fn: MetricFn
+    percent: bool
+    higher_is_better: bool
+
+
+#: Metric name -> Metric per dataset kind, in report order.
+METRICS: dict[str, dict[str, Metric]] = {
     "mosi": {
-        "mae": (F.mae, False),
-        "corr": (F.corr, False),
-        "acc7": (F.acc7, True),
-        "acc5": (F.acc5, True),
-        "acc2_has0": (F.acc2_has0, True),
-        "acc2_non0": (F.acc2_non0, True),
-        "f1_has0": (F.f1_has0, True),
-        "f1_non0": (F.f1_non0, True),
+        "mae": Metric(F.mae, False, False),
+        "corr": Metric(F.corr, False, True),
+        "acc7": Metric(F.acc7, True, True),
+        "acc5": Metric(F.acc5, True, True),
+        "acc2_has0": Metric(F.acc2_has0, True, True),
+        "acc2_non0": Metric(F.acc2_non0, True, True),
+        "f1_has0": Metric(F.f1_has0, True, True),
+        "f1_non0": Metric(F.f1_non0, True, True),
     },
     "sims": {
-        "mae": (F.mae, False),
-        "corr": (F.corr, False),
-        "sims_acc2": (F.sims_acc2, True),
-        "sims_acc3": (F.sims_acc3, True),
-        "sims_acc5": (F.sims_acc5, True),
-        "sims_f1": (F.sims_f1, True),
+        "mae": Metric(F.mae, False, False),
+        "corr": Metric(F.corr, False, True),
+        "sims_acc2": Metric(F.sims_acc2, True, True),
+        "sims_acc3": Metric(F.sims_acc3, True, True),
+        "sims_acc5": Metric(F.sims_acc5, True, True),
+        "sims_f1": Metric(F.sims_f1, True, True),
     },
 }
 METRICS["mosei"] = METRICS["mosi"]
+#: Names scored outside the table with their direction: ``loss`` is the validation mean L1 loss, ``auroc``
+#: the swap AUROC of ``mifusion explain`` (consistency scores against planted mismatches).
+EXTRA_DIRECTIONS: dict[str, bool] = {"loss": False, "auroc": True}
 KINDS: tuple[str, ...] = ("mosi", "mosei", "sims")
 
 
-def _table(kind: str) -> dict[str, tuple[MetricFn, bool]]:
+def higher_is_better(name: str) -> bool:
+    """Whether a larger value of metric ``name`` is better (False for ``mae`` and ``loss``).
+
+    Every metric declares its direction once, in :data:`METRICS`; everything that selects or ranks
+    (checkpoint selection, sweeps, studies) reads it here.
+
+    Example:
+        >>> higher_is_better("mae"), higher_is_better("acc2_non0"), higher_is_better("loss")
+        (False, True, False)
+    """
+    if name in EXTRA_DIRECTIONS:
+        return EXTRA_DIRECTIONS[name]
+    for table in METRICS.values():
+        if name in table:
+            return table[name].higher_is_better
+    known = dict.fromkeys(n for table in METRICS.values() for n in table)
+    raise ConfigError(f"unknown metric {name!r}; use one of {', '.join([*known, *EXTRA_DIRECTIONS])}")
+
+
+def _table(kind: str) -> dict[str, Metric]:
     try:
         return METRICS[kind]
     except KeyError:
@@ -62,7 +93,7 @@ def compute_metrics(pred: Any, target: Any, kind: str = "mosi") -> dict[str, flo
     """
     table = _table(kind)
     p, t = F.as_numpy(pred), F.as_numpy(target)
-    return {name: fn(p, t) * (100.0 if percent else 1.0) for name, (fn, percent) in table.items()}
+    return {name: m.fn(p, t) * (100.0 if m.percent else 1.0) for name, m in table.items()}
 
 
 class MetricAccumulator:

@@ -61,6 +61,8 @@ class FusionModel(nn.Module):
     """Size of ``ModelOutput.fused``."""
     required_estimator_stage: str | None = None
     """A ``train.estimator_stage`` the model cannot train without (MMIM parity: "separate_pass"), or None."""
+    has_consistency_scores: bool = False
+    """Whether :meth:`consistency_scores` is implemented (a dependency penalty's statistics network)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -82,6 +84,28 @@ class FusionModel(nn.Module):
 
     def set_epoch(self, epoch: int) -> None:
         """Called by the trainer at the start of each 0-based epoch, before any pass (default: nothing)."""
+
+    def extra_critic_loss(self, out: ModelOutput, batch: MultimodalBatch) -> Tensor | None:
+        """The loss of one more critic step on ``out``'s detached representations, or None (default).
+
+        The trainer calls it ``penalty.critic_steps - 1`` times per batch after the first estimator step
+        (on ``out.estimator_loss``), so the encoders run once per batch. A model whose estimators can be
+        re-evaluated on the forward's output (the penalty wrapper) overrides it.
+        """
+        return None
+
+    def consistency_scores(self, batch: MultimodalBatch) -> Tensor:
+        """(B,) statistics-network score of each sample's own modalities (higher = more consistent).
+
+        Only models with ``has_consistency_scores`` implement it (a dependency penalty's critic).
+        """
+        raise ConfigError(
+            f"{type(self).__name__} has no dependency penalty to score with; train with --penalty ESTIMATOR"
+        )
+
+    def representations(self, batch: MultimodalBatch) -> dict[str, Tensor]:
+        """modality -> (B, D_m) the ``unimodal`` vectors a dependency penalty taps (default: the forward's)."""
+        return self(batch).unimodal
 
     def estimator_pass_loss(self, batch: MultimodalBatch) -> Tensor | None:
         """The loss of the separate estimator pass (``train.estimator_stage='separate_pass'``), or None.

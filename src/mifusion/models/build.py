@@ -5,7 +5,7 @@ from __future__ import annotations
 from mifusion.config import ModelConfig, PenaltyConfig, from_dict
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError
-from mifusion.estimators.base import EstimatorModule
+from mifusion.estimators.penalty import DependencyPenalty
 from mifusion.models.base import MODELS, FusionModel
 from mifusion.models.penalized import PenalizedModel, tapped_dims
 
@@ -53,10 +53,8 @@ def build_model(model_cfg: ModelConfig, penalty_cfg: PenaltyConfig | None, spec:
     )
 
 
-def build_penalty(cfg: PenaltyConfig, dims: dict[str, int]) -> EstimatorModule:
+def build_penalty(cfg: PenaltyConfig, dims: dict[str, int]) -> DependencyPenalty:
     """The DependencyPenalty of ``cfg`` over representations of sizes ``dims``."""
-    from mifusion.estimators.penalty import DependencyPenalty
-
     if len(dims) < 2:
         raise ConfigError(
             f"a dependency penalty needs at least two representations but the model taps only {list(dims)}; "

@@ -94,15 +94,6 @@ def mlp(sizes: Sequence[int], dropout: float = 0.0, activation: type[nn.Module] 
     return nn.Sequential(*layers)
 
 
-def check_modalities(name: str, spec: DataSpec, requires: Sequence[str] = ()) -> None:
-    """Raises ConfigError when ``spec`` lacks a modality the model needs."""
-    from mifusion.errors import ConfigError
-
-    for m in requires:
-        if m not in spec.modalities:
-            raise ConfigError(f"model {name} needs {m} but data.modalities is {list(spec.modalities)}")
-
-
 def zero_absent(batch: MultimodalBatch, m: str, x: Tensor) -> Tensor:
     """``x`` (B, D) with the rows of samples lacking modality ``m`` set to zero."""
     return x * present_of(batch, m, x).to(x.dtype).unsqueeze(-1)

@@ -28,30 +28,19 @@ from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError
+from mifusion.estimators.mmim import MMIMObjective, MMIMObjectiveOptions
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 from mifusion.models.common import ModalityEncoders
 
 
 @dataclass(frozen=True)
-class MMIMOptions:
-    """MMIM options (defaults: REFERENCE 1.1 with the reference code's flaws fixed)."""
+class MMIMOptions(MMIMObjectiveOptions):
+    """MMIM options (defaults: REFERENCE 1.1 with the reference code's flaws fixed): the objective's
+    (:class:`~mifusion.estimators.mmim.MMIMObjectiveOptions`) plus the model's own below."""
 
     fusion_dim: int = 128
-    alpha: float = 0.1
-    beta: float = 0.1
-    entropy_weight: float | None = None
-    pairs: tuple[tuple[str, str], ...] = (("text", "vision"), ("text", "audio"))
-    likelihood: Literal["gaussian", "reference"] = "gaussian"
-    entropy_memory: int = 1
-    parity: bool = False
     init: Literal["default", "xavier"] = "default"
     lstm: Literal["config", "unidirectional", "bidirectional"] = "config"
-    cpc_scores: Literal["cosine", "dot"] = "cosine"
-    cpc_temperature: float = 1.0
-    q_hidden_dim: int | None = None
-    q_layers: int = 1
-    entropy_eps: float = 1e-3
-    min_group_samples: int = 2
 
 
 class MMIM(FusionModel):
@@ -68,8 +57,6 @@ class MMIM(FusionModel):
     """
 
     def __init__(self, encoders: ModalityEncoders, options: MMIMOptions, dropout: float) -> None:
-        from mifusion.estimators.mmim import MMIMObjective
-
         super().__init__()
         self.modalities = encoders.modalities
         self.encoders = encoders
@@ -87,23 +74,8 @@ class MMIM(FusionModel):
         )
         self.head = nn.Linear(options.fusion_dim, 1)
         pairs = tuple(p for p in options.pairs if p[0] in self.modalities and p[1] in self.modalities)
-        self.objective = MMIMObjective(
-            self.unimodal_dims,
-            options.fusion_dim,
-            pairs=pairs,
-            alpha=options.alpha,
-            beta=options.beta,
-            entropy_weight=options.entropy_weight,
-            likelihood="reference" if options.parity else options.likelihood,
-            entropy_memory=options.entropy_memory,
-            parity=options.parity,
-            cpc_scores=options.cpc_scores,
-            cpc_temperature=options.cpc_temperature,
-            q_hidden_dim=options.q_hidden_dim,
-            q_layers=options.q_layers,
-            entropy_eps=options.entropy_eps,
-            min_group_samples=options.min_group_samples,
-        )
+        objective_options = replace(options, pairs=pairs).for_parity()
+        self.objective = MMIMObjective.from_options(self.unimodal_dims, options.fusion_dim, objective_options)
         if options.parity or options.init == "xavier":
             xavier_normal_init(self, exclude=self.text_encoder)
 

@@ -7,12 +7,10 @@ added as ``penalty``; its critic loss (on detached inputs) is added to ``estimat
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 
 from mifusion.data.batch import MultimodalBatch
-from mifusion.estimators.base import EstimatorModule
+from mifusion.estimators.penalty import DependencyPenalty
 from mifusion.models.base import FusionModel, ModelOutput, ParamGroups
 from mifusion.objectives import WeightedTerm
 
@@ -33,8 +31,10 @@ class PenalizedModel(FusionModel):
         warmup_epochs: the penalty weight ramps linearly from 0 over this many epochs (``set_epoch``).
     """
 
+    has_consistency_scores = True
+
     def __init__(
-        self, model: FusionModel, penalty: EstimatorModule, tap: str = "unimodal", warmup_epochs: int = 0
+        self, model: FusionModel, penalty: DependencyPenalty, tap: str = "unimodal", warmup_epochs: int = 0
     ):
         super().__init__()
         self.model = model
@@ -79,23 +79,31 @@ class PenalizedModel(FusionModel):
             reps = {k: v.detach() for k, v in reps.items()}
         return reps, available
 
-    def estimator_loss_from(self, out: ModelOutput, batch: MultimodalBatch) -> torch.Tensor:
+    def extra_critic_loss(self, out: ModelOutput, batch: MultimodalBatch) -> torch.Tensor | None:
         """The critic's loss on ``out``'s tapped representations, detached (extra critic steps, no re-run)."""
+        inner = self.model.extra_critic_loss(out, batch)
         loss: torch.Tensor = self.penalty(*self._tapped(out, batch, detach=True)).critic_loss
-        return loss
+        return loss if inner is None else inner + loss
+
+    def consistency_scores(self, batch: MultimodalBatch) -> torch.Tensor:
+        """(B,) the penalty's pointwise score of each sample on the tapped representations."""
+        reps, _ = self._tapped(self.model(batch), batch)
+        return self.penalty.pointwise_scores(reps)
+
+    def representations(self, batch: MultimodalBatch) -> dict[str, torch.Tensor]:
+        """The wrapped model's ``unimodal`` vectors (the penalty does not run)."""
+        return self.model.representations(batch)
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
         """Runs the model, then the penalty on the tapped representations."""
         out = self.model(batch)
-        result: Any = self.penalty(*self._tapped(out, batch))
+        result = self.penalty(*self._tapped(out, batch))
         terms = dict(out.terms)
         # The penalty's term is ``-weight * estimate``: logged as the estimate with its signed weight.
-        terms["penalty"] = WeightedTerm(
-            result.estimate, -float(getattr(self.penalty, "weight", 1.0)) * self.scale()
-        )
+        terms["penalty"] = WeightedTerm(result.estimate, -float(self.penalty.weight) * self.scale())
         diagnostics = dict(out.diagnostics)
         diagnostics["penalty_estimate"] = result.estimate.detach()
-        for name, value in dict(getattr(result, "diagnostics", {}) or {}).items():
+        for name, value in result.diagnostics.items():
             diagnostics[f"penalty/{name}"] = torch.as_tensor(value).detach()
         estimator_loss = result.critic_loss
         if out.estimator_loss is not None:

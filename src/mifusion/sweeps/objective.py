@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 from mifusion.config import ExperimentConfig, to_dict
 from mifusion.errors import ConfigError
+from mifusion.metrics import higher_is_better
 from mifusion.sweeps.space import ParamSpec, apply_params, suggest
 
 PRUNERS: tuple[str, ...] = ("median", "halving", "none")
 DEFAULT_TRAINER = "mifusion.training.runner:train_one"
-_LOWER_IS_BETTER = ("mae", "loss", "mse", "error")
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 
@@ -50,8 +50,8 @@ class ObjectiveSettings:
 
 
 def metric_direction(metric: str) -> str:
-    """ "minimize" for errors and losses (mae, ...), "maximize" for corr, accuracies and F1."""
-    return "minimize" if any(word in metric.lower() for word in _LOWER_IS_BETTER) else "maximize"
+    """Optuna's direction for ``metric``, read from :func:`mifusion.metrics.higher_is_better`."""
+    return "maximize" if higher_is_better(metric) else "minimize"
 
 
 def make_pruner(name: str, warmup_epochs: int = 1) -> Any:

@@ -20,6 +20,7 @@ import yaml
 
 from mifusion.config import ExperimentConfig, to_dict
 from mifusion.data.spec import DataSpec
+from mifusion.training.callbacks import Callback
 from mifusion.training.checkpoint import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -66,21 +67,26 @@ def read_rows_csv(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
 
 
-class EpochLog:
-    """Receives each epoch's history row: rewrites ``metrics.csv`` and logs scalars to TensorBoard."""
+class EpochLog(Callback):
+    """A trainer callback: rewrites ``metrics.csv`` with each epoch's row and logs it to TensorBoard."""
 
-    def __init__(self, run_dir: Path, history: list[dict[str, float]] | None = None) -> None:
+    def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        self.rows = list(history or [])
+        self.rows: list[dict[str, float]] = []
         self._writer: Any = None
+
+    def on_fit_start(self, trainer: Any) -> None:
+        """Starts from the history the trainer resumed with (empty for a fresh run); opens TensorBoard."""
+        self.rows = list(trainer.state.history)
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._writer = SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+            self._writer = SummaryWriter(log_dir=str(self.run_dir / "tensorboard"))
         except ImportError:  # pragma: no cover - tensorboard is a declared dependency
             log.warning("tensorboard is not installed; TensorBoard logs are skipped")
 
-    def __call__(self, row: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Any, row: dict[str, float]) -> None:
+        """Appends ``row`` to ``metrics.csv`` (rewritten atomically) and TensorBoard."""
         self.rows.append(row)
         write_rows_csv(self.run_dir / "metrics.csv", self.rows)
         if self._writer is not None:
@@ -90,7 +96,8 @@ class EpochLog:
                     self._writer.add_scalar(key, value, step)
             self._writer.flush()
 
-    def close(self) -> None:
+    def on_fit_end(self, trainer: Any) -> None:
         """Closes the TensorBoard writer."""
         if self._writer is not None:
             self._writer.close()
+            self._writer = None

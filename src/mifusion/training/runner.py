@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,12 +24,14 @@ import torch
 
 from mifusion.config import ExperimentConfig
 from mifusion.errors import TrainingError
+from mifusion.models.base import FusionModel
+from mifusion.training.build import build_trainer
+from mifusion.training.callbacks import Callback, EpochCallback, EpochMetrics
 from mifusion.training.distributed import launch, resolve_device
 from mifusion.training.pipeline import PreparedData, prepare_data
 from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
 from mifusion.training.seed import seed_everything
 from mifusion.training.threads import configure_threads
-from mifusion.training.trainer import EpochCallback, Trainer
 
 if TYPE_CHECKING:
     from lightning_fabric import Fabric
@@ -70,7 +73,7 @@ class ExperimentResult:
     summary: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
-def build(cfg: ExperimentConfig, data: PreparedData) -> torch.nn.Module:
+def build(cfg: ExperimentConfig, data: PreparedData) -> FusionModel:
     """Builds the configured model for ``data.spec``."""
     from mifusion.models.build import build_model
 
@@ -88,6 +91,7 @@ def train_one(
     checkpoint_every: int | None = None,
     progress: bool = False,
     fabric: Fabric | None = None,
+    extra_callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Trains one seed into ``out_dir``, selects on validation and evaluates test once.
 
@@ -101,6 +105,7 @@ def train_one(
         checkpoint_every: save a resumable checkpoint every this many steps, mid-epoch too.
         progress: tqdm progress bars.
         fabric: a launched Fabric (device, precision, DDP under torchrun); None launches one from ``cfg``.
+        extra_callbacks: more trainer callbacks (profiling), after the run's own logging and pruning.
     """
     from mifusion.evaluation.evaluate import compute, predict_split
     from mifusion.evaluation.plots import write_run_plots
@@ -121,18 +126,16 @@ def train_one(
         write_json(out_dir / "feature_stats.json", data.stats.to_dict())
     seed_everything(seed)
     model = build(cfg, data)
-    trainer = Trainer(
-        model, data, cfg, seed, out_dir,  # type: ignore[arg-type]
-        epoch_callback=epoch_callback, checkpoint_every=checkpoint_every, progress=progress, fabric=fabric,
+    callbacks: list[Callback] = [EpochLog(out_dir)]
+    if epoch_callback is not None:
+        callbacks.append(EpochMetrics(epoch_callback))
+    trainer = build_trainer(
+        model, data, cfg, seed, out_dir, callbacks=[*callbacks, *extra_callbacks],
+        checkpoint_every=checkpoint_every, progress=progress, fabric=fabric,
     )  # fmt: skip
     if resume:
         trainer.resume()
-    epoch_log = EpochLog(out_dir, trainer.state["history"])
-    trainer.on_epoch = epoch_log
-    try:
-        fit = trainer.fit()
-    finally:
-        epoch_log.close()
+    fit = trainer.fit()
     if fit.best_epoch < 1:
         raise TrainingError(
             f"{out_dir}: no epoch of seed {seed} gave a finite validation {cfg.train.select_metric} "

@@ -17,8 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from mifusion.data.batch import MultimodalBatch
+from mifusion.models.base import FusionModel, ModelOutput
 from mifusion.objectives import compose_loss, task_loss
-from mifusion.training.critic import CriticSteps, critic_steps_for
 from mifusion.training.distributed import any_flag, average_gradients, in_ddp
 from mifusion.training.optim import Optimizers
 
@@ -75,13 +75,15 @@ def first_nonfinite(parts: dict[str, float]) -> str | None:
     return "total" if not math.isfinite(parts.get("total", 0.0)) else None
 
 
-def _unwrap(model: nn.Module) -> nn.Module:
+def _unwrap(model: nn.Module) -> FusionModel:
     """The plain model inside Fabric / DDP wrappers."""
     from lightning_fabric.wrappers import _FabricModule
     from torch.nn.parallel import DistributedDataParallel
 
     while isinstance(model, (_FabricModule, DistributedDataParallel)):
         model = model.module
+    if not isinstance(model, FusionModel):
+        raise TypeError(f"the trainer runs FusionModels, got {type(model).__name__}; subclass FusionModel")
     return model
 
 
@@ -93,7 +95,8 @@ def _backward(loss: Tensor, inputs: Sequence[Tensor], fabric: Fabric | None, ret
 
 
 def _autocast(batch: MultimodalBatch, dtype: torch.dtype | None, fabric: Fabric | None) -> Any:
-    if fabric is not None:
+    """``dtype``'s autocast when given (with or without ``fabric``), else ``fabric``'s precision, else none."""
+    if fabric is not None and dtype is None:
         return fabric.autocast()
     device_type = batch.labels.device.type
     return torch.autocast(device_type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
@@ -101,8 +104,11 @@ def _autocast(batch: MultimodalBatch, dtype: torch.dtype | None, fabric: Fabric 
 
 @contextlib.contextmanager
 def _no_sync(model: nn.Module, fabric: Fabric | None) -> Iterator[None]:
-    if in_ddp(fabric):
-        with fabric.no_backward_sync(model):  # type: ignore[union-attr,arg-type]
+    if fabric is not None and in_ddp(fabric):
+        from lightning_fabric.wrappers import _FabricModule
+
+        assert isinstance(model, _FabricModule), "under DDP the trainer runs the Fabric-wrapped model"
+        with fabric.no_backward_sync(model):
             yield
     else:
         yield
@@ -156,14 +162,15 @@ def train_step(
     autocast: torch.dtype | None = None,
     *,
     fabric: Fabric | None = None,
-    critic: CriticSteps | None = None,
     clip_scope: str = "per_optimizer",
 ) -> StepResult:
     """Forward once; main/text step on task + weighted terms; ``critic_steps`` estimator steps.
 
     The first estimator step uses ``out.estimator_loss``; each further one re-evaluates the critic loss
-    on the same forward's detached representations (``critic``, by default from :func:`critic_steps_for`),
-    so the encoders run once per batch whatever ``critic_steps`` is.
+    on the same forward's detached representations
+    (:meth:`~mifusion.models.base.FusionModel.extra_critic_loss`), so the encoders run once per batch
+    whatever ``critic_steps`` is. A step whose loss is non-finite in any process is skipped by every
+    process before its backward.
 
     Args:
         model: the model to run (plain, or Fabric-wrapped when ``fabric`` is given).
@@ -171,9 +178,8 @@ def train_step(
         optim: the run's optimisers.
         clip: gradient-norm clipping of each optimiser's parameters, or None.
         critic_steps: estimator steps per batch (``penalty.critic_steps``).
-        autocast: autocast dtype when ``fabric`` is None (Fabric applies its own precision).
+        autocast: autocast dtype; None leaves it to ``fabric``'s precision (or full precision without one).
         fabric: the launched Fabric (backward, DDP, all-reduce), or None for plain single-process torch.
-        critic: how to take the extra critic steps; None: derived from the model.
         clip_scope: "per_optimizer" clips the main step's gradients alone; "all" (the MMIM reference) also
             back-propagates the total loss into the estimator parameters and clips one norm over every
             parameter's gradient before the main step, which alone steps.
@@ -186,18 +192,13 @@ def train_step(
     parts = dict(objective.parts)
     parts.update({f"diag/{k}": float(v.detach()) for k, v in out.diagnostics.items() if v.numel() == 1})
     bad = first_nonfinite(parts)
-    skip = any_flag(bad is not None, fabric)
     everything = clip_scope == "all"
     _zero_grads(optim, everything)
-    if skip and not in_ddp(fabric):
+    # every process agrees on the skip, so none runs a backward and DDP's reductions stay in lockstep
+    if any_flag(bad is not None, fabric):
         return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
-    retain = out.estimator_loss is not None and not skip
     params = [*optim.main_params, *optim.estimator_params] if everything else optim.main_params
-    # Under DDP a skipped step still runs its backward (keeps every process's reduction in lockstep).
-    _backward(objective.total, params, fabric, retain)
-    if skip:
-        _zero_grads(optim, everything)
-        return StepResult(parts, skipped=True, bad_term=bad or "another process's loss")
+    _backward(objective.total, params, fabric, retain=out.estimator_loss is not None)
     if everything:
         average_gradients(optim.estimator_params, fabric)
     _clip(params, clip)
@@ -205,15 +206,29 @@ def train_step(
     if everything:  # the estimator parameters' gradients only counted in the norm
         _zero_grads(optim, everything)
     estimator_value = _step_estimator(out.estimator_loss, optim, clip, fabric)
-    if critic_steps > 1 and estimator_value is not None:
-        critic = critic or critic_steps_for(_unwrap(model), optim.estimator_params)
-        for _ in range(critic_steps - 1 if critic is not None else 0):
-            with _autocast(batch, autocast, fabric):
-                loss = critic.loss(out, batch)  # type: ignore[union-attr]
-            _step_estimator(loss, optim, clip, fabric, critic.params)  # type: ignore[union-attr]
     if estimator_value is not None:
+        _extra_critic_steps(_unwrap(model), out, batch, optim, clip, critic_steps - 1, autocast, fabric)
         parts["estimator_loss"] = estimator_value
     return StepResult(parts)
+
+
+def _extra_critic_steps(
+    model: FusionModel,
+    out: ModelOutput,
+    batch: MultimodalBatch,
+    optim: Optimizers,
+    clip: float | None,
+    steps: int,
+    autocast: torch.dtype | None,
+    fabric: Fabric | None,
+) -> None:
+    """``steps`` more estimator steps on ``model.extra_critic_loss(out, batch)`` (none when it is None)."""
+    for _ in range(steps):
+        with _autocast(batch, autocast, fabric):
+            loss = model.extra_critic_loss(out, batch)
+        if loss is None:
+            return
+        _step_estimator(loss, optim, clip, fabric)
 
 
 def estimator_pass_step(
@@ -240,7 +255,7 @@ def estimator_pass_step(
     everything = clip_scope == "all"
     with _no_sync(model, fabric):
         with _autocast(batch, autocast, fabric):
-            loss = _unwrap(model).estimator_pass_loss(batch)  # type: ignore[operator]
+            loss = _unwrap(model).estimator_pass_loss(batch)
         if loss is None:
             return None
         value = float(loss.detach())

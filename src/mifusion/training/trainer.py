@@ -2,10 +2,13 @@
 
 Per batch: ``out = model(batch)``; the main and text-encoder optimisers step on
 ``L1(prediction, label) + sum(weight * term)``; then the estimator optimiser steps on
-``out.estimator_loss`` (computed on detached representations), ``penalty.critic_steps`` times on the same
-representations. ``train.estimator_stage='separate_pass'`` adds the reference's estimator pass before
-each epoch. Devices, precision and DDP go through Lightning Fabric (:mod:`mifusion.training.distributed`).
+``out.estimator_loss`` (computed on detached representations), ``settings.critic_steps`` times on the same
+representations. ``estimator_stage='separate_pass'`` adds the reference's estimator pass before each
+epoch. Devices, precision and DDP go through Lightning Fabric (:mod:`mifusion.training.distributed`).
 Validation selects the best epoch; the caller evaluates the test split once with the best checkpoint.
+Progress is a :class:`~mifusion.training.state.TrainerState` (the checkpoint's schema); logging, pruning
+and profiling come in as :class:`~mifusion.training.callbacks.Callback` objects. Built from a config by
+:func:`mifusion.training.build.build_trainer`.
 """
 
 from __future__ import annotations
@@ -13,33 +16,33 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from mifusion.config import ExperimentConfig
+from mifusion.data.loader import iterate, sample_lengths
 from mifusion.errors import TrainingError
 from mifusion.evaluation.evaluate import compute, is_better, predict_split
 from mifusion.models.base import FusionModel
+from mifusion.training.callbacks import Callback
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
-from mifusion.training.critic import critic_steps_for
-from mifusion.training.distributed import launch, shard, wrap_model
-from mifusion.training.loader import iterate, sample_lengths
-from mifusion.training.optim import build_optimizers
+from mifusion.training.distributed import shard, wrap_model
+from mifusion.training.optim import Optimizers
 from mifusion.training.pipeline import PreparedData
 from mifusion.training.sampler import BatchSampler
 from mifusion.training.seed import rng_state, set_rng_state
+from mifusion.training.settings import TrainSettings
+from mifusion.training.state import TrainerState
 from mifusion.training.steps import drop_modalities, estimator_pass_step, train_step
 
 if TYPE_CHECKING:
     from lightning_fabric import Fabric
 
 log = logging.getLogger(__name__)
-
-EpochCallback = Callable[[int, dict[str, float]], None]
 
 
 @dataclass
@@ -53,22 +56,21 @@ class FitResult:
 
 
 class Trainer:
-    """Trains ``model`` on ``data`` as configured; checkpoints into ``run_dir`` (``last.pt``, ``best.pt``).
+    """Trains ``model`` on ``data``; checkpoints into ``run_dir`` (``last.pt``, ``best.pt``).
 
     Args:
         model: any registered FusionModel.
+        optimizers: its optimisers and scheduler (:func:`mifusion.training.optim.build_optimizers`).
+        settings: epochs, clipping, selection, critic steps, ...
+        callbacks: logging, pruning, profiling (:class:`~mifusion.training.callbacks.Callback`), in order.
         data: prepared splits and spec.
-        cfg: the experiment config (train and penalty sections are read here).
         seed: the run's seed (sampler, modality dropout).
+        fabric: a launched Fabric (:func:`mifusion.training.distributed.launch`): it places the model,
+            applies the precision's autocast and, under torchrun, wraps the model in DDP (estimator
+            parameters stay outside, see distributed.py).
         run_dir: where checkpoints go; None keeps the best state in memory only.
-        device: the device when ``fabric`` is not given (default ``train.device``).
-        on_epoch: called with each epoch's history row (logging, metrics.csv).
-        epoch_callback: called with (epoch, validation metrics); may raise to stop (pruning).
         checkpoint_every: also save ``last.pt`` every this many steps mid-epoch (resume tests).
         progress: show tqdm bars.
-        fabric: a launched Fabric (:func:`mifusion.training.distributed.launch`); None launches one from
-            ``device`` and ``train.precision``. It places the model, applies the precision's autocast and,
-            under torchrun, wraps the model in DDP (estimator parameters stay outside, see distributed.py).
 
     ``self.model`` is always the plain model (checkpoints, validation); training runs ``self.module``.
     """
@@ -76,36 +78,45 @@ class Trainer:
     def __init__(
         self,
         model: FusionModel,
+        optimizers: Optimizers,
+        settings: TrainSettings,
+        callbacks: Sequence[Callback] = (),
+        *,
         data: PreparedData,
-        cfg: ExperimentConfig,
         seed: int,
+        fabric: Fabric,
         run_dir: Path | None = None,
-        device: torch.device | str | None = None,
-        on_epoch: Callable[[dict[str, float]], None] | None = None,
-        epoch_callback: EpochCallback | None = None,
         checkpoint_every: int | None = None,
         progress: bool = False,
-        fabric: Fabric | None = None,
     ) -> None:
-        model.check_estimator_stage(cfg.train.estimator_stage)
-        self.model, self.data, self.cfg, self.seed = model, data, cfg, seed
-        self.fabric = fabric or launch(str(device or cfg.train.device), cfg.train.precision)
-        self.run_dir, self.device = run_dir, self.fabric.device
-        self.on_epoch, self.epoch_callback = on_epoch, epoch_callback
+        model.check_estimator_stage(settings.estimator_stage)
+        self.model, self.optim, self.settings = model, optimizers, settings
+        self.callbacks = list(callbacks)
+        self.data, self.seed, self.fabric = data, seed, fabric
+        self.run_dir, self.device = run_dir, fabric.device
         self.checkpoint_every, self.progress = checkpoint_every, progress
-        self.optim = build_optimizers(model, cfg.train)
-        self.module = wrap_model(self.fabric, model, self.optim.estimator_params)
-        self.critic = critic_steps_for(model, self.optim.estimator_params)
+        self.module = wrap_model(fabric, model, optimizers.estimator_params)
         train = data.dataset["train"]
-        lengths = sample_lengths(train, data.spec.modalities) if cfg.train.bucketing else None
-        self.sampler = BatchSampler(len(train), cfg.train.batch_size, seed, lengths)
+        lengths = sample_lengths(train, data.spec.modalities) if settings.bucketing else None
+        self.sampler = BatchSampler(
+            len(train), settings.batch_size, seed, lengths, longest_first=settings.longest_first
+        )
         self.dropout_rng = torch.Generator().manual_seed(seed + 1)
-        self.autocast = torch.bfloat16 if cfg.train.precision == "bf16-mixed" else None
-        self.state: dict[str, Any] = {
-            "epoch": 0, "step": 0, "sums": {}, "count": 0, "best_value": None, "best_epoch": -1,
-            "bad_epochs": 0, "history": [], "nonfinite_total": 0, "nonfinite_run": 0, "best_valid": {},
-        }  # fmt: skip
+        self.autocast = settings.autocast
+        self.state = TrainerState()
         self.best_state: dict[str, torch.Tensor] | None = None
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)
+
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        self._call("on_phase_start", name)
+        try:
+            yield
+        finally:
+            self._call("on_phase_end", name)
 
     # -- checkpoints -------------------------------------------------------------------------------
     def save_last(self) -> None:
@@ -117,7 +128,7 @@ class Trainer:
             {
                 "model": self.model.state_dict(),
                 "optim": self.optim.state_dict(),
-                "trainer": self.state,
+                "trainer": self.state.to_dict(),
                 "rng": rng_state(),
                 "dropout_rng": self.dropout_rng.get_state(),
             },
@@ -131,10 +142,10 @@ class Trainer:
         ckpt = load_checkpoint(path)
         self.model.load_state_dict(ckpt["model"])
         self.optim.load_state_dict(ckpt["optim"])
-        self.state = ckpt["trainer"]
+        self.state = TrainerState.from_dict(ckpt["trainer"])
         set_rng_state(ckpt["rng"])
         self.dropout_rng.set_state(ckpt["dropout_rng"])
-        log.info("resuming at epoch %d, step %d", self.state["epoch"] + 1, self.state["step"])
+        log.info("resuming at epoch %d, step %d", self.state.epoch + 1, self.state.step)
         return True
 
     # -- training ----------------------------------------------------------------------------------
@@ -144,99 +155,104 @@ class Trainer:
         return tqdm(total=total, desc=desc, initial=initial, disable=not self.progress, leave=False)
 
     def _train_epoch(self, epoch: int) -> None:
-        tcfg, state = self.cfg.train, self.state
+        settings, state = self.settings, self.state
         train, mods = self.data.dataset["train"], self.data.spec.modalities
         rank, size = self.fabric.global_rank, self.fabric.world_size
         batches = [shard(b, rank, size) for b in self.sampler.batches(epoch)]
         self.module.train()
         self.model.set_epoch(epoch)
-        if tcfg.estimator_stage == "separate_pass" and state["step"] == 0 and self.optim.estimator:
+        if settings.estimator_stage == "separate_pass" and state.step == 0 and self.optim.estimator:
             # the reference's MOSEI half pass: batch i runs while i / len < fraction
-            count = max(1, math.ceil(len(batches) * tcfg.estimator_pass_fraction))
+            count = max(1, math.ceil(len(batches) * settings.estimator_pass_fraction))
             for batch in iterate(train, batches[:count], mods, self.device):
                 estimator_pass_step(
-                    self.module,
-                    batch,
-                    self.optim,
-                    tcfg.clip_norm,
-                    fabric=self.fabric,
-                    clip_scope=tcfg.clip_scope,
-                )
-        bar = self._bar(len(batches), f"epoch {epoch + 1}/{tcfg.epochs}", state["step"])
-        for batch in iterate(train, batches[state["step"] :], mods, self.device):
-            batch = drop_modalities(batch, tcfg.modality_dropout, self.dropout_rng)
-            critic_steps = self.cfg.penalty.critic_steps if self.cfg.penalty.estimator else 1
+                    self.module, batch, self.optim, settings.clip_norm,
+                    fabric=self.fabric, clip_scope=settings.clip_scope,
+                )  # fmt: skip
+        bar = self._bar(len(batches), f"epoch {epoch + 1}/{settings.epochs}", state.step)
+        for batch in iterate(train, batches[state.step :], mods, self.device):
+            batch = drop_modalities(batch, settings.modality_dropout, self.dropout_rng)
+            self._call("on_batch_start", batch)
+            # the step's autocast is the Fabric precision's (settings.autocast is validation's)
             result = train_step(
-                self.module, batch, self.optim, tcfg.clip_norm, critic_steps,
-                fabric=self.fabric, critic=self.critic, clip_scope=tcfg.clip_scope,
+                self.module, batch, self.optim, settings.clip_norm, settings.critic_steps,
+                fabric=self.fabric, clip_scope=settings.clip_scope,
             )  # fmt: skip
-            state["step"] += 1
+            state.step += 1
             if result.skipped:
-                state["nonfinite_total"] += 1
-                state["nonfinite_run"] += 1
+                state.nonfinite_total += 1
+                state.nonfinite_run += 1
                 log.warning(
-                    "non-finite %s at epoch %d step %d: step skipped",
-                    result.bad_term,
-                    epoch + 1,
-                    state["step"],
+                    "non-finite %s at epoch %d step %d: step skipped", result.bad_term, epoch + 1, state.step
                 )
-                if state["nonfinite_run"] >= tcfg.max_nonfinite_steps:
+                if state.nonfinite_run >= settings.max_nonfinite_steps:
                     raise TrainingError(
-                        f"term {result.bad_term!r} was non-finite in {state['nonfinite_run']} steps in a row "
+                        f"term {result.bad_term!r} was non-finite in {state.nonfinite_run} steps in a row "
                         "(train.max_nonfinite_steps); lower the learning rate or that term's weight"
                     )
             else:
-                state["nonfinite_run"] = 0
+                state.nonfinite_run = 0
                 for key, value in result.parts.items():
-                    state["sums"][key] = state["sums"].get(key, 0.0) + value
-                state["count"] += 1
+                    state.sums[key] = state.sums.get(key, 0.0) + value
+                state.count += 1
+            self._call("on_batch_end", result)
             bar.update(1)
             bar.set_postfix(loss=f"{result.parts.get('total', float('nan')):.3f}")
-            if self.checkpoint_every and state["step"] % self.checkpoint_every == 0:
+            if self.checkpoint_every and state.step % self.checkpoint_every == 0:
                 self.save_last()
         bar.close()
 
-    def _end_epoch(self, epoch: int, seconds: float) -> bool:
-        """Validation, selection, scheduler, history; returns True when early stopping triggers."""
-        tcfg, state = self.cfg.train, self.state
+    def validate(self) -> dict[str, float]:
+        """Metrics of the current model on the validation split (plus ``loss``, the scheduler's)."""
         valid = predict_split(
             self.model, self.data.dataset["valid"], self.data.spec.modalities,
-            tcfg.eval_batch_size, self.device, autocast_dtype=self.autocast,
+            self.settings.eval_batch_size, self.device, autocast_dtype=self.autocast,
         )  # fmt: skip
-        metrics = compute(valid.prediction, valid.label, self.data.spec)
+        return compute(valid.prediction, valid.label, self.data.spec)
+
+    def _end_epoch(self, epoch: int, seconds: float) -> bool:
+        """Validation, selection, scheduler, history; returns True when early stopping triggers."""
+        settings, state = self.settings, self.state
+        with self._phase("valid"):
+            metrics = self.validate()
         self.optim.scheduler.step(metrics["loss"])
-        count = max(state["count"], 1)
+        count = max(state.count, 1)
         row: dict[str, float] = {
             "epoch": epoch + 1,
             "seconds": seconds,
             "lr": self.optim.main.param_groups[0]["lr"],
         }
-        row.update({f"train/{k}": v / count for k, v in state["sums"].items()})
+        row.update({f"train/{k}": v / count for k, v in state.sums.items()})
         row.update({f"valid/{k}": v for k, v in metrics.items()})
-        row["nonfinite_steps"] = state["nonfinite_total"]
-        state["history"].append(row)
-        value = metrics.get(tcfg.select_metric)
+        row["nonfinite_steps"] = state.nonfinite_total
+        state.history.append(row)
+        value = metrics.get(settings.select_metric)
         if value is None:
             raise TrainingError(
-                f"train.select_metric={tcfg.select_metric!r} is not a metric; use one of {', '.join(metrics)}"
+                f"train.select_metric={settings.select_metric!r} is not a metric; "
+                f"use one of {', '.join(metrics)}"
             )
-        if is_better(tcfg.select_metric, value, state["best_value"]):
-            state.update(best_value=value, best_epoch=epoch + 1, bad_epochs=0, best_valid=metrics)
-            if self.run_dir is not None:  # the best weights live on disk only: memory stays flat
-                save_checkpoint(
-                    self.run_dir / "best.pt", {"model": self.model.state_dict(), "epoch": epoch + 1}
-                )
-            else:
-                self.best_state = clone_state(self.model.state_dict())  # aliases copied once
+        improved = is_better(settings.select_metric, value, state.best_value)
+        if improved:
+            state.best_value, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
+            state.best_valid = metrics
         else:
-            state["bad_epochs"] += 1
-        state.update(epoch=epoch + 1, step=0, sums={}, count=0)
-        if self.on_epoch is not None:
-            self.on_epoch(row)
-        self.save_last()
-        if self.epoch_callback is not None:
-            self.epoch_callback(epoch + 1, metrics)
-        return state["bad_epochs"] >= tcfg.early_stopping_patience
+            state.bad_epochs += 1
+        if improved:
+            with self._phase("checkpoints"):
+                self._save_best(epoch)
+        state.epoch, state.step, state.sums, state.count = epoch + 1, 0, {}, 0
+        self._call("on_epoch_end", row)
+        with self._phase("checkpoints"):
+            self.save_last()
+        self._call("on_validated", epoch + 1, metrics)
+        return state.bad_epochs >= settings.early_stopping_patience
+
+    def _save_best(self, epoch: int) -> None:
+        if self.run_dir is not None:  # the best weights live on disk only: memory stays flat
+            save_checkpoint(self.run_dir / "best.pt", {"model": self.model.state_dict(), "epoch": epoch + 1})
+        else:
+            self.best_state = clone_state(self.model.state_dict())  # aliases copied once
 
     def _restore_best(self) -> None:
         """Loads the validation-selected weights (from memory, or from ``run_dir/best.pt``)."""
@@ -246,26 +262,27 @@ class Trainer:
             self.model.load_state_dict(load_checkpoint(self.run_dir / "best.pt")["model"])
 
     def fit(self) -> FitResult:
-        """Trains from the current state until ``train.epochs`` or early stopping."""
+        """Trains from the current state until ``settings.epochs`` or early stopping."""
         self.model.to(self.device)
-        epochs = self.cfg.train.epochs
-        stopped = self.state["bad_epochs"] >= self.cfg.train.early_stopping_patience
-        epoch_bar = self._bar(epochs, "epochs", self.state["epoch"])
-        while self.state["epoch"] < epochs and not stopped:
-            epoch, start = self.state["epoch"], time.perf_counter()
-            self._train_epoch(epoch)
-            stopped = self._end_epoch(epoch, time.perf_counter() - start)
-            row = self.state["history"][-1]
-            epoch_bar.update(1)
-            log.info(
-                "epoch %d/%d  train loss %.4f  valid %s %.4f%s", epoch + 1, epochs,
-                row.get("train/total", float("nan")), self.cfg.train.select_metric,
-                row.get(f"valid/{self.cfg.train.select_metric}", float("nan")),
-                "  (best)" if self.state["best_epoch"] == epoch + 1 else "",
-            )  # fmt: skip
+        epochs, metric = self.settings.epochs, self.settings.select_metric
+        stopped = self.state.bad_epochs >= self.settings.early_stopping_patience
+        epoch_bar = self._bar(epochs, "epochs", self.state.epoch)
+        self._call("on_fit_start")
+        try:
+            while self.state.epoch < epochs and not stopped:
+                epoch, start = self.state.epoch, time.perf_counter()
+                self._train_epoch(epoch)
+                stopped = self._end_epoch(epoch, time.perf_counter() - start)
+                row = self.state.history[-1]
+                epoch_bar.update(1)
+                log.info(
+                    "epoch %d/%d  train loss %.4f  valid %s %.4f%s", epoch + 1, epochs,
+                    row.get("train/total", float("nan")), metric, row.get(f"valid/{metric}", float("nan")),
+                    "  (best)" if self.state.best_epoch == epoch + 1 else "",
+                )  # fmt: skip
+        finally:
+            self._call("on_fit_end")
         epoch_bar.close()
         self._restore_best()
-        return FitResult(
-            self.state["best_epoch"], dict(self.state["best_valid"]), list(self.state["history"]),
-            self.state["nonfinite_total"],
-        )  # fmt: skip
+        state = self.state
+        return FitResult(state.best_epoch, dict(state.best_valid), list(state.history), state.nonfinite_total)
