@@ -110,6 +110,7 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
         "audio_dim": 4,
         "vision_dim": 4,
     },
+    "mctn": {"hid_dim": 4},
     "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 
