@@ -17,6 +17,7 @@ from mifusion.models import (
     mult,
     self_mm,
     tfn,
+    tfr_net,
 )
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 
@@ -42,4 +43,5 @@ __all__ = [
     "mult",
     "self_mm",
     "tfn",
+    "tfr_net",
 ]

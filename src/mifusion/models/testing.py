@@ -111,6 +111,17 @@ TINY_OPTIONS: dict[str, dict[str, object]] = {
         "vision_dim": 4,
     },
     "mctn": {"hid_dim": 4},
+    "tfr_net": {
+        "dim": 4,
+        "num_heads": 2,
+        "layers": 1,
+        "temporal_heads": 2,
+        "lengths": {"text": 10, "audio": 10, "vision": 10},
+        "fusion_hidden": {"text": 4, "audio": 3, "vision": 5},
+        "gru_layers": 1,
+        "classifier_hidden": 8,
+        "unk_token_id": 1,
+    },
     "mfn": {"text_hidden": 4, "audio_hidden": 4, "vision_hidden": 4, "memory_dim": 6, "attention_hidden": 8},
 }
 
