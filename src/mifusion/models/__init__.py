@@ -1,6 +1,8 @@
 """Fusion models; importing this package registers every model in ``MODELS``."""
 
 from mifusion.models import (
+    almt,
+    cenet,
     ef_lstm,
     graph_mfn,
     lf_dnn,
@@ -16,6 +18,7 @@ from mifusion.models import (
     mtfn,
     mult,
     self_mm,
+    tetfn,
     tfn,
     tfr_net,
 )
@@ -27,6 +30,8 @@ __all__ = [
     "ModelEntry",
     "ModelOutput",
     "ParamGroups",
+    "almt",
+    "cenet",
     "ef_lstm",
     "graph_mfn",
     "lf_dnn",
@@ -42,6 +47,7 @@ __all__ = [
     "mtfn",
     "mult",
     "self_mm",
+    "tetfn",
     "tfn",
     "tfr_net",
 ]
