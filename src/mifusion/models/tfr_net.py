@@ -24,6 +24,7 @@ Penalty taps: unimodal = the C-Gate vectors; fused = their concatenation (the cl
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,10 +149,7 @@ class TFRNet(FusionModel):
 
     def corrupt(self, batch: MultimodalBatch, keep: dict[str, Tensor]) -> MultimodalBatch:
         """``batch`` with the steps not kept dropped (frames zeroed, tokens replaced by ``unk_token_id``)."""
-        out = MultimodalBatch(
-            batch.ids, batch.labels, dict(batch.sequences), dict(batch.lengths), dict(batch.masks)
-        )
-        out.token_ids, out.token_mask, out.present = batch.token_ids, batch.token_mask, batch.present
+        out = dataclasses.replace(batch, sequences=dict(batch.sequences))
         for m in self.modalities:
             if m == "text" and self.text is not None:
                 assert batch.token_ids is not None and batch.token_mask is not None
