@@ -1,11 +1,14 @@
 """Fusion models; importing this package registers every model in ``MODELS``."""
 
 from mifusion.models import (
+    almt,
+    cenet,
     ef_lstm,
     graph_mfn,
     lf_dnn,
     lmf,
     mag_bert,
+    mctn,
     mfm,
     mfn,
     misa,
@@ -15,7 +18,9 @@ from mifusion.models import (
     mtfn,
     mult,
     self_mm,
+    tetfn,
     tfn,
+    tfr_net,
 )
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 
@@ -25,11 +30,14 @@ __all__ = [
     "ModelEntry",
     "ModelOutput",
     "ParamGroups",
+    "almt",
+    "cenet",
     "ef_lstm",
     "graph_mfn",
     "lf_dnn",
     "lmf",
     "mag_bert",
+    "mctn",
     "mfm",
     "mfn",
     "misa",
@@ -39,5 +47,7 @@ __all__ = [
     "mtfn",
     "mult",
     "self_mm",
+    "tetfn",
     "tfn",
+    "tfr_net",
 ]
