@@ -106,19 +106,26 @@ def _pose(points: np.ndarray, size: tuple[int, int]) -> list[float]:
     return [yaw, pitch]
 
 
+def landmarks(grey: np.ndarray) -> np.ndarray | None:
+    """(68, 2) landmark pixels of the most confidently detected face in a grey image, or None."""
+    detector, predictor = _dlib()
+    image = np.ascontiguousarray(grey, dtype=np.uint8)
+    faces, scores, _ = detector.run(image, 0, 0.0)
+    if not faces:
+        return None
+    shape = predictor(image, faces[int(np.argmax(scores))])
+    return np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
+
+
 def vision_features(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(T, D) float32 columns for (T, H, W) grey frames; BadClip("no face") when no frame has one."""
-    detector, predictor = _dlib()
     pose = has_pose()
     width = len(VISION_BASE) + (len(VISION_POSE) if pose else 0)
     out = np.zeros((len(frames), width), np.float32)
     for t, frame in enumerate(frames):
-        faces = detector(np.ascontiguousarray(frame), 0)
-        if not faces:
+        points = landmarks(frame)
+        if points is None:
             continue
-        face = max(faces, key=lambda r: r.width() * r.height())
-        shape = predictor(np.ascontiguousarray(frame), face)
-        points = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
         row = [1.0, *descriptors(points, size[0])]
         if pose:
             row += _pose(points, size)
