@@ -29,9 +29,9 @@ def test_extract_train_predict(tmp_path: Path, tiny_encoder_dir: str) -> None:
     extract = ["data", "extract", str(media), "--labels", str(labels), str(data), "--workers", "2"]
     assert main([*extract, "--fps", "10", "--encoder", tiny_encoder_dir, "--quiet"]) == 0
     assert main([
-        "train", "--preset", "synth_lf_dnn", "--quiet", "--seeds", "1", "--out", str(run), "--set",
-        f"data.path={data}", "data.modalities=[text,audio]", "train.epochs=2", "model.hidden_dim=16",
-        "train.batch_size=4", "train.num_threads=1", "train.device=cpu",
+        "train", "--preset", "synth_lf_dnn", "--data", str(data), "--modalities", "text,audio", "--seeds", "1",
+        "--out", str(run), "--quiet", "--set", "train.epochs=2", "model.hidden_dim=16", "train.batch_size=4",
+        "train.num_threads=1", "train.device=cpu",
     ]) == 0  # fmt: skip
     assert main(["predict", str(run), str(data), "--out", str(pred)]) == 0
     with open(pred, newline="") as handle:
