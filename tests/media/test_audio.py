@@ -25,7 +25,8 @@ def _voiced_mean(column: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize(
-    ("extractor", "column"), [("egemaps", "F0semitoneFrom27.5Hz_sma3nz"), ("librosa", "f0")]
+    ("extractor", "column"),
+    [("egemaps", "F0semitoneFrom27.5Hz_sma3nz"), ("compare", "F0final_sma"), ("librosa", "f0")],
 )
 def test_higher_pitch_gives_higher_f0(tmp_path: Path, extractor: str, column: str) -> None:
     from mifusion.media.audio import audio_features, opensmile_names
@@ -40,6 +41,7 @@ def test_higher_pitch_gives_higher_f0(tmp_path: Path, extractor: str, column: st
     f_low, f_high = _voiced_mean(low[:, index]), _voiced_mean(high[:, index])
     # espeak-ng's pitch 10 vs 90 is about a factor 1.7 in F0: at least 4 semitones / 30 Hz apart
     assert f_high - f_low > (4.0 if extractor == "egemaps" else 30.0), (f_low, f_high)
+    assert len(names) == {"egemaps": 25, "compare": 65, "librosa": 20}[extractor]  # as docs/data.md lists
 
 
 def test_slower_speech_is_longer_at_the_stated_rate(tmp_path: Path) -> None:
