@@ -14,7 +14,7 @@ MMSA_STAMP := $(MMSA)/.installed
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,docs,postgres]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,docs,postgres,media]"
 	touch $(STAMP)
 
 setup: $(STAMP)

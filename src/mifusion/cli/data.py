@@ -182,12 +182,13 @@ def register(sub: Any) -> None:
     data = sub.add_parser(
         "data",
         help="create, inspect and convert datasets",
-        description="Dataset tools: synth, inspect, convert, featurize ('mifusion data ACTION --help').",
+        description="Dataset tools: synth, inspect, convert, featurize, extract ('mifusion data ACTION --help').",
         epilog="examples:\n"
         "  mifusion data synth demo.pkl --n 600\n"
         "  mifusion data inspect demo.pkl --strict\n"
         "  mifusion data convert demo.pkl demo_safe\n"
-        "  mifusion data featurize data/mosi_text/label.csv mosi_minilm --encoder /models/all-MiniLM-L6-v2\n",
+        "  mifusion data featurize data/mosi_text/label.csv mosi_minilm --encoder /models/all-MiniLM-L6-v2\n"
+        "  mifusion data extract clips/ --labels clips/label.csv mydata\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION")
@@ -286,3 +287,7 @@ def register(sub: Any) -> None:
         "--to", choices=("mmsa", "safe"), help="output format (default: from DST's suffix)"
     )
     _source_options(featurize)
+
+    from mifusion.cli.extract import register as register_extract
+
+    register_extract(data_sub)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mifusion.cli.common import add_command, print_json
+from mifusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,41 @@ def evaluate(args: argparse.Namespace) -> int:
 def predict(args: argparse.Namespace) -> int:
     """Handler of ``mifusion predict``."""
     from mifusion.evaluation.commands import predict_file
+    from mifusion.media.extract import EXTENSIONS
 
+    if Path(args.data).suffix.lower() in EXTENSIONS:  # one clip: extracted like the run's training data
+        return _predict_clip(args)
+    if args.text is not None or args.out is None:
+        raise ConfigError("predict on a dataset needs --out CSV (and takes no --text: that is for one clip)")
     count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split, args.seed)
     which = f"seed {args.seed}" if args.seed is not None else "mean over the run's seeds"
     print(f"wrote {count} predictions for the {args.split} split of {args.data} ({which}) to {args.out}")
+    return 0
+
+
+def _transcript(text: str) -> str:
+    """argparse type: the text itself, or @FILE for the contents of FILE."""
+    if not text.startswith("@"):
+        return text
+    try:
+        return Path(text[1:]).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise argparse.ArgumentTypeError(f"cannot read the transcript file {text[1:]!r} ({err})") from None
+
+
+def _predict_clip(args: argparse.Namespace) -> int:
+    from mifusion.media.predict import predict_clip
+
+    if args.text is None:
+        raise ConfigError(
+            f"{args.data}: one clip needs its transcript: --text 'WHAT IS SAID' (or --text @FILE)"
+        )
+    result = predict_clip(Path(args.run_dir), args.data, args.text, args.seed)
+    if args.json:
+        print_json(result)
+        return 0
+    seeds = ", ".join(f"seed {s}: {p:.3f}" for s, p in result["seeds"].items())
+    print(f"{args.data}: {result['prediction']:.3f} (mean over seeds; {seeds})")
     return 0
 
 
@@ -208,11 +240,17 @@ def register(sub: Any) -> None:
         "Write predictions of a trained run for one split of a dataset (default: test) as CSV (id, "
         "prediction, label); multi-seed runs predict the mean over seeds.",
         "  mifusion predict runs/mmim data/mosi.pkl --out predictions.csv\n"
-        "  mifusion predict runs/mmim data/mosi.pkl --out seed1.csv --seed 1111", predict,
+        "  mifusion predict runs/mmim data/mosi.pkl --out seed1.csv --seed 1111\n"
+        "  mifusion predict runs/mine new_clip.mp4 --text 'I really liked it'   # one clip (data extract runs)",
+        predict,
     )  # fmt: skip
     p.add_argument("run_dir", help="a trained run (mifusion train --out DIR)")
-    p.add_argument("data", help="dataset file or folder to predict for")
-    p.add_argument("--out", required=True, help="CSV file to write (id, prediction[, label])")
+    p.add_argument("data", help="dataset file or folder to predict for, or one video/audio clip")
+    p.add_argument(
+        "--out", help="CSV file to write (id, prediction[, label]); needed unless DATA is one clip"
+    )
+    p.add_argument("--text", type=_transcript, help="one clip: its transcript, or @FILE to read it from FILE")
+    p.add_argument("--json", action="store_true", help="one clip: print the result as JSON")
     p.add_argument(
         "--split", default="test", help="which split of DATA to predict (default test; also train, valid)"
     )

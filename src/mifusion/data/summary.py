@@ -66,11 +66,12 @@ def summarize(dataset: MultimodalDataset) -> dict[str, Any]:
         "splits": {s.name: _split(s, (float(label_range[0]), float(label_range[1]))) for s in dataset},
         "nonfinite_replaced": dict(dataset.meta.get("nonfinite", {})),
         "ids_in_several_splits": sum(1 for c in seen.values() if c > 1),
+        "features": dataset.meta.get("features"),
         "other_meta": generator,
     }
 
 
-SHOWN = {"source", "format", "aligned", "label_range", "tokenizer", "nonfinite", "finite"}
+SHOWN = {"source", "format", "aligned", "label_range", "tokenizer", "nonfinite", "finite", "features"}
 
 
 def format_summary(info: dict[str, Any]) -> str:
@@ -92,6 +93,11 @@ def format_summary(info: dict[str, Any]) -> str:
     nonfinite = info["nonfinite_replaced"]
     lines.append(f"non-finite values replaced by 0: {sum(nonfinite.values())} {nonfinite or ''}".rstrip())
     lines.append(f"ids in several splits: {info['ids_in_several_splits']}")
+    if info.get("features"):
+        from mifusion.media.manifest import describe
+
+        lines.append("feature manifest (column: unit):")
+        lines.extend(describe(info["features"]))
     if info["other_meta"]:
         lines.append(f"other meta: {info['other_meta']}")
     return "\n".join(lines)

@@ -1,0 +1,97 @@
+"""One-clip inference: a trained run's prediction for a new media file and its transcript.
+
+The clip is extracted with the settings of the features the run was trained on: the manifest
+(``meta["features"]``) and text encoder (``meta["text_features"]``) of the dataset at the run's
+``data.path``, which therefore has to be where it was at training time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.errors import DataError
+
+
+def _training_meta(run: Any, run_dir: Path) -> dict[str, Any]:
+    from mifusion.data.io import load_dataset
+
+    path = run.cfg.data.path
+    if path is None:
+        raise DataError(
+            f"{run_dir}: trained on the built-in synthetic data, not on features from 'mifusion data "
+            "extract'; a clip can only be scored by a run trained on extracted features"
+        )
+    if not Path(path).exists():
+        raise DataError(
+            f"{run_dir}: its training data {path} is gone; its extraction settings are read there"
+        )
+    meta = load_dataset(path, "auto", strict=False).meta
+    if not meta.get("features"):
+        raise DataError(
+            f"{run_dir}: trained on {path}, whose features are not from 'mifusion data extract' (no feature "
+            "manifest); a clip's features would be of another kind"
+        )
+    return meta
+
+
+def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | None = None) -> dict[str, Any]:
+    """{"prediction": mean over seeds, "seeds": {seed: prediction}, "settings": ...} for one clip.
+
+    Raises:
+        DataError: the run was not trained on extracted features, or the clip gives none (silent,
+            unreadable, no face when the run used vision).
+    """
+    from mifusion.evaluation.commands import finite_predictions, load_runs
+    from mifusion.media.decode import BadClip
+    from mifusion.media.extract import Settings, check_installed, clip_features
+
+    run_dir, clip = Path(run_dir), Path(clip)
+    if not clip.is_file():
+        raise DataError(f"{clip}: no such media file; give the path of a video or audio clip")
+    runs = load_runs(run_dir, seed)
+    meta = _training_meta(runs[0], run_dir)
+    features = meta["features"]
+    settings = Settings(audio=features["audio"]["extractor"], fps=float(features["audio"]["fps"]),
+                        vision="vision" in features)  # fmt: skip
+    check_installed(settings)
+    try:
+        sequences = clip_features(str(clip), settings)
+    except BadClip as err:
+        raise DataError(f"{clip}: {err}; no prediction") from None
+    splits = {
+        name: SplitData(
+            name=name,
+            ids=np.asarray([clip.stem]),
+            labels=np.zeros(1, np.float32),
+            sequences={m: s[None].astype(np.float32) for m, s in sequences.items()},
+            lengths={m: np.asarray([len(s)], np.int64) for m, s in sequences.items()},
+            raw_text=[text],
+        )
+        for name in ("train", "valid", "test")
+    }
+    keep = ("aligned", "label_range", "tokenizer", "features")
+    dataset = MultimodalDataset(splits, meta={"source": str(clip), **{k: meta[k] for k in keep if k in meta}})
+    text_features = meta.get("text_features")
+    if text_features:
+        from mifusion.data.featurize import featurize_text
+
+        dataset = featurize_text(
+            dataset, text_features["encoder"], text_features["max_tokens"], text_features["pooling"]
+        )
+    per_seed = {
+        run.seed: float(
+            finite_predictions(run.predict_split(run.prepare(dataset)["test"]), run, "test").prediction[0]
+        )
+        for run in runs
+    }
+    return {
+        "clip": str(clip),
+        "prediction": float(np.mean(list(per_seed.values()))),
+        "seeds": per_seed,
+        "settings": {"audio": settings.audio, "fps": settings.fps, "vision": settings.vision,
+                     "text_encoder": text_features["encoder"] if text_features else None},
+    }  # fmt: skip

@@ -1,0 +1,135 @@
+"""Per-frame face descriptors: dlib's HOG face detector and the 68-point landmark model that the
+``face-recognition-models`` package ships, turned into the columns of :data:`manifest.VISION_BASE`
+(plus head yaw and pitch through OpenCV's solvePnP when ``cv2`` is installed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mifusion.media.decode import BadClip
+from mifusion.media.manifest import VISION_BASE, VISION_POSE
+
+# A generic 3-D face (mm) for solvePnP: nose tip, chin, eye outer corners, mouth corners (landmarks
+# 30, 8, 36, 45, 48, 54), the usual head-pose approximation.
+_MODEL_3D = np.array(
+    [[0.0, 0.0, 0.0], [0.0, -330.0, -65.0], [-225.0, 170.0, -135.0], [225.0, 170.0, -135.0],
+     [-150.0, -150.0, -125.0], [150.0, -150.0, -125.0]]
+)  # fmt: skip
+_POSE_POINTS = [30, 8, 36, 45, 48, 54]
+
+
+def landmark_model() -> Path:
+    """The 68-point predictor file inside ``face-recognition-models`` (located without importing it:
+    its ``__init__`` needs ``pkg_resources``, which recent setuptools no longer ships)."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("face-recognition-models is not installed")
+    path = (
+        Path(next(iter(spec.submodule_search_locations))) / "models" / "shape_predictor_68_face_landmarks.dat"
+    )
+    if not path.is_file():
+        raise ImportError(f"{path} is missing from face-recognition-models")
+    return path
+
+
+def has_pose() -> bool:
+    """Whether head yaw/pitch are computed (OpenCV importable)."""
+    return importlib.util.find_spec("cv2") is not None
+
+
+def column_names() -> list[str]:
+    """This installation's vision columns."""
+    return [n for n, _ in VISION_BASE] + ([n for n, _ in VISION_POSE] if has_pose() else [])
+
+
+@lru_cache(maxsize=1)
+def _dlib() -> tuple[Any, Any]:
+    import dlib
+
+    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(landmark_model()))
+
+
+def _dist(p: np.ndarray, a: int, b: int) -> float:
+    return float(np.linalg.norm(p[a] - p[b]))
+
+
+def descriptors(points: np.ndarray, width: int) -> list[float]:
+    """The base columns (without face_present) from (68, 2) landmark coordinates in pixels."""
+    p = points.astype(np.float64)
+    iod = max(_dist(p, 36, 45), 1e-6)
+    left_eye, right_eye = p[36:42].mean(0), p[42:48].mean(0)
+    eye_open = [
+        (_dist(p, 37, 41) + _dist(p, 38, 40)) / 2 / max(_dist(p, 36, 39), 1e-6),
+        (_dist(p, 43, 47) + _dist(p, 44, 46)) / 2 / max(_dist(p, 42, 45), 1e-6),
+    ]
+    brow = [
+        float(np.linalg.norm(p[17:22].mean(0) - left_eye)) / iod,
+        float(np.linalg.norm(p[22:27].mean(0) - right_eye)) / iod,
+    ]
+    lip_centre_y = (p[51, 1] + p[57, 1]) / 2
+    corners_y = (p[48, 1] + p[54, 1]) / 2
+    up, down = p[51] - p[48], p[57] - p[48]
+    cos = float(np.dot(up, down) / max(np.linalg.norm(up) * np.linalg.norm(down), 1e-9))
+    eye_line = p[45] - p[36]
+    return [
+        iod / width,
+        *eye_open,
+        *brow,
+        _dist(p, 21, 22) / iod,
+        _dist(p, 62, 66) / iod,
+        _dist(p, 48, 54) / iod,
+        (lip_centre_y - corners_y) / iod,
+        float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))),
+        _dist(p, 33, 51) / iod,
+        float(np.degrees(np.arctan2(eye_line[1], eye_line[0]))),
+    ]
+
+
+def _pose(points: np.ndarray, size: tuple[int, int]) -> list[float]:
+    import cv2
+
+    width, height = size
+    camera = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
+    image = points[_POSE_POINTS].astype(np.float64)
+    ok, rvec, _ = cv2.solvePnP(_MODEL_3D, image, camera, np.zeros(4), flags=cv2.SOLVEPNP_ITERATIVE)
+    if not ok:
+        return [0.0, 0.0]
+    rot, _ = cv2.Rodrigues(rvec)
+    pitch = float(np.degrees(np.arctan2(rot[2, 1], rot[2, 2])))
+    yaw = float(np.degrees(np.arcsin(-np.clip(rot[2, 0], -1.0, 1.0))))
+    return [yaw, pitch]
+
+
+def landmarks(grey: np.ndarray) -> np.ndarray | None:
+    """(68, 2) landmark pixels of the most confidently detected face in a grey image, or None."""
+    detector, predictor = _dlib()
+    image = np.ascontiguousarray(grey, dtype=np.uint8)
+    faces, scores, _ = detector.run(image, 0, 0.0)
+    if not faces:
+        return None
+    shape = predictor(image, faces[int(np.argmax(scores))])
+    return np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
+
+
+def vision_features(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(T, D) float32 columns for (T, H, W) grey frames; BadClip("no face") when no frame has one."""
+    pose = has_pose()
+    width = len(VISION_BASE) + (len(VISION_POSE) if pose else 0)
+    out = np.zeros((len(frames), width), np.float32)
+    for t, frame in enumerate(frames):
+        points = landmarks(frame)
+        if points is None:
+            continue
+        row = [1.0, *descriptors(points, size[0])]
+        if pose:
+            row += _pose(points, size)
+        out[t] = row
+    if not out[:, 0].any():
+        raise BadClip("no face in any frame")
+    return out
