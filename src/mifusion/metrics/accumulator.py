@@ -67,6 +67,18 @@ def higher_is_better(name: str) -> bool:
     raise ConfigError(f"unknown metric {name!r}; use one of {', '.join([*known, *EXTRA_DIRECTIONS])}")
 
 
+def is_better(metric: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` improves on ``best`` for ``metric`` (any finite value beats None).
+
+    Example:
+        >>> is_better("mae", 0.7, 0.8), is_better("corr", 0.7, 0.8), is_better("mae", float("nan"), None)
+        (True, False, False)
+    """
+    if best is None:
+        return bool(np.isfinite(value))
+    return value > best if higher_is_better(metric) else value < best
+
+
 def _table(kind: str) -> dict[str, Metric]:
     try:
         return METRICS[kind]
