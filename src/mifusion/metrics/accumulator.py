@@ -43,8 +43,9 @@ METRICS: dict[str, dict[str, Metric]] = {
     },
 }
 METRICS["mosei"] = METRICS["mosi"]
-#: Names scored outside the table with their direction: ``loss`` is the validation mean L1 loss.
-EXTRA_DIRECTIONS: dict[str, bool] = {"loss": False}
+#: Names scored outside the table with their direction: ``loss`` is the validation mean L1 loss,
+#: ``auroc`` the swap AUROC of consistency scores (``mifusion.evaluation.explain``).
+EXTRA_DIRECTIONS: dict[str, bool] = {"loss": False, "auroc": True}
 KINDS: tuple[str, ...] = ("mosi", "mosei", "sims")
 
 
