@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> str:
     )
     print(report)
     if args.out_json:
-        from mifusion.training.run_dir import write_json
+        from mifusion.writers import write_json
 
         write_json(
             Path(args.out_json), {"seeds": seeds, "margin": args.margin, "rows": rows, "report": report}

@@ -75,7 +75,7 @@ def claim(arm_dir: Path, record: Provenance) -> bool:
 
     A directory with another (or no) ``arm.json`` but with results in it is moved aside, not deleted.
     """
-    from mifusion.training.checkpoint import atomic_write_text
+    from mifusion.writers import atomic_write_text
 
     meta = arm_dir / "arm.json"
     if meta.is_file():

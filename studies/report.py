@@ -84,7 +84,7 @@ def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> 
 
 def publish(report: str, out: Path, tiny: bool) -> int:
     """Writes ``out/report.md`` atomically (tiny runs marked as not results), prints it; returns exit code 0."""
-    from mifusion.training.checkpoint import atomic_write_text
+    from mifusion.writers import atomic_write_text
 
     report = report.rstrip("\n") + "\n\n## Arms: config and code hashes\n\n" + provenance_table(out) + "\n"
     if tiny:

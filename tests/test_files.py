@@ -63,7 +63,7 @@ def test_memory_is_checked_before_allocating() -> None:
 
 
 def test_written_files_get_the_umask_mode_not_0600(tmp_path: Path) -> None:
-    from mifusion.training.checkpoint import atomic_write_text
+    from mifusion.writers import atomic_write_text
 
     old = os.umask(0o022)
     try:

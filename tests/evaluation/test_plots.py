@@ -10,8 +10,8 @@ import pytest
 
 from mifusion.config import load
 from mifusion.evaluation import plots
-from mifusion.training.run_dir import read_rows_csv
 from mifusion.training.runner import run_experiment
+from mifusion.writers import read_rows_csv
 
 TINY = [
     "model.name=lf_dnn", "penalty.estimator=js", "penalty.critic_hidden=8", "data.synth.n=40",

@@ -17,8 +17,8 @@ import pytest
 from mifusion.cli import main
 from mifusion.config import load
 from mifusion.training.checkpoint import load_checkpoint
-from mifusion.training.run_dir import read_rows_csv
 from mifusion.training.run_guard import stale_temp_files
+from mifusion.writers import read_rows_csv
 
 KILLS = 20
 TRAIN = [
@@ -32,7 +32,7 @@ CHILD = """
 import os, signal, sys
 import torch
 import mifusion.training.trainer as trainer
-from mifusion.training.checkpoint import atomic_write_bytes
+from mifusion.writers import atomic_write_bytes
 mode, k = sys.argv[1], int(sys.argv[2])
 count = {"step": 0, "save": 0}
 real_step, real_save = trainer.train_step, trainer.save_checkpoint

@@ -29,9 +29,9 @@ def _voiced_mean(column: np.ndarray) -> float:
     [("egemaps", "F0semitoneFrom27.5Hz_sma3nz"), ("compare", "F0final_sma"), ("librosa", "f0")],
 )
 def test_higher_pitch_gives_higher_f0(tmp_path: Path, extractor: str, column: str) -> None:
+    from mifusion.data.feature_manifest import columns
     from mifusion.media.audio import audio_features, opensmile_names
     from mifusion.media.decode import read_audio
-    from mifusion.media.manifest import columns
 
     names = [c["name"] for c in columns("librosa")] if extractor == "librosa" else opensmile_names(extractor)
     index = names.index(column)

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from mifusion.media.manifest import EGEMAPS, LIBROSA, VISION_BASE, VISION_POSE, columns, describe, unit_of
+from mifusion.data.feature_manifest import (
+    EGEMAPS,
+    LIBROSA,
+    VISION_BASE,
+    VISION_POSE,
+    columns,
+    describe,
+    unit_of,
+)
 
 DOCS = (Path(__file__).parents[2] / "docs" / "data.md").read_text(encoding="utf-8")
 

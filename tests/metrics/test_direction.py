@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mifusion.errors import ConfigError
-from mifusion.evaluation.evaluate import is_better
-from mifusion.metrics import METRICS, higher_is_better
+from mifusion.metrics import METRICS, higher_is_better, is_better
 from mifusion.sweeps.objective import metric_direction
 
 

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
-from mifusion.cli.common import add_command, print_json
-
-
-def _writer(dst: str, to: str | None) -> str:
-    if to is not None:
-        return to
-    return "mmsa" if Path(dst).suffix.lower() in (".pkl", ".pickle") else "safe"
-
-
-def _save(dataset: Any, dst: str, to: str | None) -> str:
-    from mifusion.data.io import save_mmsa_pickle, save_safe
-
-    kind = _writer(dst, to)
-    (save_mmsa_pickle if kind == "mmsa" else save_safe)(dataset, dst)
-    return kind
+from mifusion.cli.common import (
+    add_command,
+    check_destination,
+    dataset_writer,
+    positive_int,
+    print_json,
+    save_dataset,
+)
 
 
 def _synth_params(pairs: list[str]) -> Any:
@@ -73,11 +65,11 @@ def _synth(args: argparse.Namespace) -> int:
     if args.n is not None and args.n < 3:
         raise ConfigError(f"--n {args.n}: every split needs a sample; use --n 3 or more")
     layout = args.padding != "right" or args.no_lengths
-    if layout and _writer(args.out, args.to) != "mmsa":
+    if layout and dataset_writer(args.out, args.to) != "mmsa":
         raise ConfigError(
             "--padding left and --no-lengths describe MMSA pickles; write a .pkl (or --to mmsa)"
         )
-    _check_destination(args.out, args.to)
+    check_destination(args.out, args.to)
     check_synth_memory(args.like, args.n, args.aligned, params)
     dataset = generate(
         like=args.like,
@@ -93,7 +85,7 @@ def _synth(args: argparse.Namespace) -> int:
         save_mmsa_layout(dataset, args.out, args.padding, lengths=not args.no_lengths)
         kind = f"mmsa, {args.padding}-padded, {'no ' if args.no_lengths else ''}length arrays"
     else:
-        kind = _save(dataset, args.out, args.to)
+        kind = save_dataset(dataset, args.out, args.to)
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
     print(f"wrote {args.out} ({kind}; {sizes}; modalities {', '.join(dataset.modalities)})")
     return 0
@@ -114,43 +106,18 @@ def _inspect(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     from mifusion.data.io import load_dataset
 
-    _check_destination(args.dst, args.to)
+    check_destination(args.dst, args.to)
     dataset = load_dataset(args.src, args.format, strict=args.strict, folds=args.folds)
-    kind = _save(dataset, args.dst, args.to)
+    kind = save_dataset(dataset, args.dst, args.to)
     print(f"wrote {args.dst} ({kind})")
     return 0
-
-
-def _positive(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
-    return value
-
-
-def _check_destination(dst: str, to: str | None) -> None:
-    """Refuses a destination the writer would refuse, before any expensive work (DataError)."""
-    from mifusion.data.safe_format import MANIFEST
-    from mifusion.errors import DataError
-    from mifusion.training.run_guard import check_creatable
-
-    path = Path(dst)
-    check_creatable(path, "the dataset", "destination")
-    if _writer(dst, to) == "safe" and path.exists() and not (path / MANIFEST).is_file():
-        raise DataError(f"{dst}: exists and is not a mifusion safe-format directory; choose a new path")
-    if _writer(dst, to) == "mmsa" and path.is_dir():
-        raise DataError(f"{dst}: is a directory; give a .pkl file path for the MMSA pickle")
 
 
 def _featurize(args: argparse.Namespace) -> int:
     from mifusion.data.featurize import featurize_text
     from mifusion.data.io import load_dataset
 
-    _check_destination(args.dst, args.to)
+    check_destination(args.dst, args.to)
 
     if args.threads is not None:
         import torch
@@ -165,7 +132,7 @@ def _featurize(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=lambda name, n: print(f"  {name}: {n} samples encoded"),
     )
-    kind = _save(out, args.dst, args.to)
+    kind = save_dataset(out, args.dst, args.to)
     dim = out.feature_dims()["text"]
     print(f"wrote {args.dst} ({kind}; text features {args.pooling}, {dim}-d, from {args.encoder})")
     return 0
@@ -281,8 +248,10 @@ def register(sub: Any) -> None:
     featurize.add_argument(
         "--max-tokens", dest="max_tokens", type=int, default=50, help="[CLS] and [SEP] included"
     )
-    featurize.add_argument("--batch-size", dest="batch_size", type=_positive, default=64)
-    featurize.add_argument("--threads", type=_positive, default=None, help="CPU threads (default: torch's)")
+    featurize.add_argument("--batch-size", dest="batch_size", type=positive_int, default=64)
+    featurize.add_argument(
+        "--threads", type=positive_int, default=None, help="CPU threads (default: torch's)"
+    )
     featurize.add_argument(
         "--to", choices=("mmsa", "safe"), help="output format (default: from DST's suffix)"
     )

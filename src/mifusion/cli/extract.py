@@ -21,7 +21,7 @@ def _fps(text: str) -> float:
 
 
 def _extract(args: argparse.Namespace) -> int:
-    from mifusion.cli.data import _check_destination, _save, _writer
+    from mifusion.cli.common import check_destination, dataset_writer, save_dataset
     from mifusion.data.label_csv import read_label_csv
     from mifusion.errors import ConfigError
     from mifusion.media.extract import Settings, check_installed
@@ -29,7 +29,7 @@ def _extract(args: argparse.Namespace) -> int:
 
     settings = Settings(audio=args.audio, fps=args.fps, vision=args.vision)
     check_installed(settings)
-    _check_destination(args.out, args.to)
+    check_destination(args.out, args.to)
     if args.encoder is not None and not (Path(args.encoder) / "config.json").is_file():
         raise ConfigError(f"--encoder {args.encoder}: not a local transformers model folder (no config.json)")
     labels = read_label_csv(args.labels)
@@ -41,7 +41,7 @@ def _extract(args: argparse.Namespace) -> int:
             from mifusion.data.featurize import featurize_text
 
             dataset = featurize_text(dataset, args.encoder, max_tokens=args.max_tokens)
-        _save(dataset, args.out, args.to)
+        save_dataset(dataset, args.out, args.to)
 
     dataset, skipped = extract_dataset(
         args.media_dir, labels, args.out, settings, args.workers, progress=not args.quiet,
@@ -50,7 +50,7 @@ def _extract(args: argparse.Namespace) -> int:
     dims = ", ".join(f"{m} {d}" for m, d in dataset.feature_dims().items())
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
     print(
-        f"wrote {args.out} ({_writer(args.out, args.to)}; {sizes}; features {dims} at {args.fps:g}/s); "
+        f"wrote {args.out} ({dataset_writer(args.out, args.to)}; {sizes}; features {dims} at {args.fps:g}/s); "
         f"{len(skipped)} clip(s) skipped, listed in {report_path(args.out)}"
     )
     return 0
@@ -58,7 +58,7 @@ def _extract(args: argparse.Namespace) -> int:
 
 def register(data_sub: Any) -> None:
     """Registers ``mifusion data extract`` under ``mifusion data``."""
-    from mifusion.cli.data import _positive
+    from mifusion.cli.common import positive_int
 
     p = add_command(
         data_sub,
@@ -79,10 +79,12 @@ def register(data_sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--fps", type=_fps, default=25.0, help="frames per second of every modality (default 25)")
     p.add_argument("--vision", action="store_true", help="also extract dlib face features (video files)")
-    p.add_argument("--workers", type=_positive, default=1, help="processes; they split the cores (default 1)")
+    p.add_argument(
+        "--workers", type=positive_int, default=1, help="processes; they split the cores (default 1)"
+    )
     p.add_argument(
         "--encoder", help="local transformers model: store its text features (default: keep raw text)"
     )
-    p.add_argument("--max-tokens", dest="max_tokens", type=_positive, default=50, help="with --encoder")
+    p.add_argument("--max-tokens", dest="max_tokens", type=positive_int, default=50, help="with --encoder")
     p.add_argument("--keep-cache", dest="keep_cache", action="store_true", help="keep the per-clip cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

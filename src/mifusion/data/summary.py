@@ -94,7 +94,7 @@ def format_summary(info: dict[str, Any]) -> str:
     lines.append(f"non-finite values replaced by 0: {sum(nonfinite.values())} {nonfinite or ''}".rstrip())
     lines.append(f"ids in several splits: {info['ids_in_several_splits']}")
     if info.get("features"):
-        from mifusion.media.manifest import describe
+        from mifusion.data.feature_manifest import describe
 
         lines.append("feature manifest (column: unit):")
         lines.extend(describe(info["features"]))

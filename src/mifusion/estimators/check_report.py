@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from mifusion.estimators.check import CheckReport, Row, RunResult
+from mifusion.writers import atomic_write_text
 
 ZERO_NOISE_FLOOR = 0.02  # Wasserstein units: |W(rho=0)| below this (or 3 seed std) counts as zero
 GRADIENT_NORM_LIMIT = 1.1  # "near or below 1" for a 1-Lipschitz critic
@@ -129,12 +129,7 @@ def report_to_dict(report: CheckReport) -> dict[str, Any]:
 
 def write_json(report: CheckReport, path: str | Path) -> None:
     """Writes :func:`report_to_dict` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(report_to_dict(report), indent=2, allow_nan=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+    atomic_write_text(Path(path), json.dumps(report_to_dict(report), indent=2, allow_nan=True))
 
 
 def plot_curves(report: CheckReport, path: str | Path) -> None:

@@ -19,8 +19,7 @@ from mifusion.errors import DataError
 from mifusion.evaluation.evaluate import SplitPredictions, compute
 from mifusion.evaluation.reports import mean_std, metrics_table, seed_table
 from mifusion.evaluation.run import TrainedRun, load_run, seed_dirs
-from mifusion.training.checkpoint import atomic_write_text
-from mifusion.training.run_dir import write_rows_csv
+from mifusion.writers import atomic_write_text, write_rows_csv
 
 DELTA_METRICS = ("mae", "corr", "acc7")
 

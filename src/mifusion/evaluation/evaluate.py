@@ -12,7 +12,6 @@ from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import SplitData
 from mifusion.data.loader import iterate, sequential
 from mifusion.data.spec import DataSpec
-from mifusion.metrics import higher_is_better
 from mifusion.models.base import FusionModel
 
 
@@ -66,10 +65,3 @@ def predict_split(
     return SplitPredictions(
         [str(i) for i in split.ids], prediction, np.asarray(split.labels, dtype=np.float32)
     )
-
-
-def is_better(metric: str, value: float, best: float | None) -> bool:
-    """Whether ``value`` improves on ``best`` for ``metric`` (direction from :func:`higher_is_better`)."""
-    if best is None:
-        return bool(np.isfinite(value))
-    return value > best if higher_is_better(metric) else value < best

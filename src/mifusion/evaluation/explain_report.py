@@ -15,7 +15,7 @@ import numpy as np
 from mifusion.evaluation.explain import Explanation, explain_seed
 from mifusion.evaluation.reports import mean_std
 from mifusion.evaluation.statistics_network import DEFAULT_FIT, FitSettings
-from mifusion.training.checkpoint import atomic_write_text
+from mifusion.writers import atomic_write_text
 
 SCORER_TITLES = {
     "penalty": "the penalty's critic as trained",
@@ -85,7 +85,7 @@ def seed_report(
 def write_seed_files(out: Path, exps: dict[str, Explanation], report: str) -> None:
     """Writes ``out/{report.md,scores.csv,scores.png}`` (one histogram panel per scorer)."""
     from mifusion.evaluation.plots import _pyplot, _save
-    from mifusion.training.run_dir import write_rows_csv
+    from mifusion.writers import write_rows_csv
 
     first = next(iter(exps.values()))
     rows: list[dict[str, Any]] = []

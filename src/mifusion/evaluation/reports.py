@@ -14,8 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mifusion.training.checkpoint import atomic_write_text
-from mifusion.training.run_dir import write_json, write_rows_csv
+from mifusion.writers import atomic_write_text, write_json, write_rows_csv
 
 PAIRED = ("acc2", "f1")
 HIDDEN = frozenset({"loss"})

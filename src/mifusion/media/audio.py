@@ -1,7 +1,7 @@
 """Audio descriptors per clip: openSMILE low-level descriptors (eGeMAPS, ComParE) or librosa.
 
 Every extractor returns (T, D) float32 frames at the requested rate (means over 1/fps-second bins of its
-native 100 frames/s) with the column names of :mod:`mifusion.media.manifest`.
+native 100 frames/s) with the column names of :mod:`mifusion.data.feature_manifest`.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def cache_dir(out: Path, settings: Settings) -> Path:
 
 def manifest(settings: Settings) -> dict[str, Any]:
     """meta["features"]: each extracted modality's extractor, frame rate and columns (name, unit)."""
-    from mifusion.media.manifest import columns
+    from mifusion.data.feature_manifest import columns
 
     if settings.audio == "librosa":
         audio_cols = columns("librosa")

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from mifusion.data.feature_manifest import VISION_BASE, VISION_POSE
 from mifusion.media.decode import BadClip
-from mifusion.media.manifest import VISION_BASE, VISION_POSE
 
 # A generic 3-D face (mm) for solvePnP: nose tip, chin, eye outer corners, mouth corners (landmarks
 # 30, 8, 36, 45, 48, 54), the usual head-pose approximation.

@@ -14,6 +14,7 @@ from mifusion.metrics.accumulator import (
     MetricAccumulator,
     compute_metrics,
     higher_is_better,
+    is_better,
 )
 from mifusion.metrics.table import format_table
 
@@ -25,4 +26,5 @@ __all__ = [
     "compute_metrics",
     "format_table",
     "higher_is_better",
+    "is_better",
 ]

@@ -43,8 +43,8 @@ METRICS: dict[str, dict[str, Metric]] = {
     },
 }
 METRICS["mosei"] = METRICS["mosi"]
-#: Names scored outside the table with their direction: ``loss`` is the validation mean L1 loss, ``auroc``
-#: the swap AUROC of ``mifusion explain`` (consistency scores against planted mismatches).
+#: Names scored outside the table with their direction: ``loss`` is the validation mean L1 loss,
+#: ``auroc`` the swap AUROC of consistency scores (``mifusion.evaluation.explain``).
 EXTRA_DIRECTIONS: dict[str, bool] = {"loss": False, "auroc": True}
 KINDS: tuple[str, ...] = ("mosi", "mosei", "sims")
 
@@ -66,6 +66,18 @@ def higher_is_better(name: str) -> bool:
             return table[name].higher_is_better
     known = dict.fromkeys(n for table in METRICS.values() for n in table)
     raise ConfigError(f"unknown metric {name!r}; use one of {', '.join([*known, *EXTRA_DIRECTIONS])}")
+
+
+def is_better(metric: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` improves on ``best`` for ``metric`` (any finite value beats None).
+
+    Example:
+        >>> is_better("mae", 0.7, 0.8), is_better("corr", 0.7, 0.8), is_better("mae", float("nan"), None)
+        (True, False, False)
+    """
+    if best is None:
+        return bool(np.isfinite(value))
+    return value > best if higher_is_better(metric) else value < best
 
 
 def _table(kind: str) -> dict[str, Metric]:

@@ -22,6 +22,7 @@ from mifusion.errors import ConfigError
 from mifusion.sweeps.space import apply_params
 from mifusion.sweeps.study import fail_stale_trials
 from mifusion.sweeps.worker import state_counts
+from mifusion.writers import atomic_write_text
 
 TOP_TRIALS = 10
 IMPORTANCE_TREES = 16
@@ -41,19 +42,6 @@ class SweepReport:
     best_value: float
     best_params: dict[str, Any]
     importances: dict[str, float]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes ``text`` to a temp file in the same directory, then renames it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _atomic_savefig(figure: Any, path: Path) -> None:

@@ -70,10 +70,22 @@ def build_trainer(
         progress: tqdm bars.
         fabric: a launched Fabric; None launches one from ``device`` and ``train.precision``.
     """
+    from mifusion.evaluation.evaluate import compute, predict_split
+
     model.check_estimator_stage(cfg.train.estimator_stage)
     fabric = fabric or launch(str(device or cfg.train.device), cfg.train.precision)
+    settings = train_settings(cfg)
+    target = fabric.device
+
+    def validate(trained: FusionModel) -> dict[str, float]:
+        valid = predict_split(
+            trained, data.dataset["valid"], data.spec.modalities, settings.eval_batch_size, target,
+            autocast_dtype=settings.autocast,
+        )  # fmt: skip
+        return compute(valid.prediction, valid.label, data.spec)
+
     return Trainer(
-        model, build_optimizers(model, cfg.train), train_settings(cfg), callbacks,
-        data=data, seed=seed, fabric=fabric, run_dir=run_dir,
+        model, build_optimizers(model, cfg.train), settings, callbacks,
+        data=data, seed=seed, fabric=fabric, validate=validate, run_dir=run_dir,
         checkpoint_every=checkpoint_every, progress=progress,
     )  # fmt: skip

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from mifusion.errors import DataError
-from mifusion.files import default_mode, write_error
-
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Calls ``write(file_object)`` on a temp file in ``path``'s folder, then renames it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fchmod(handle.fileno(), default_mode())  # mkstemp's 0600 -> what open() would give
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        translated = write_error(err, path)
-        if translated is not None:
-            raise translated from None
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Writes ``text`` (UTF-8) to ``path`` atomically."""
-    atomic_write_bytes(path, lambda handle: handle.write(text.encode("utf-8")))
+from mifusion.writers import atomic_write_bytes
 
 
 def clone_state(state: dict[str, Any]) -> dict[str, Any]:

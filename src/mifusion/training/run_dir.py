@@ -8,9 +8,7 @@ Layout of one seed's directory::
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import logging
 from pathlib import Path
@@ -21,7 +19,7 @@ import yaml
 from mifusion.config import ExperimentConfig, to_dict
 from mifusion.data.spec import DataSpec
 from mifusion.training.callbacks import Callback
-from mifusion.training.checkpoint import atomic_write_text
+from mifusion.writers import atomic_write_text, write_json, write_rows_csv
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +27,6 @@ log = logging.getLogger(__name__)
 def write_config(run_dir: Path, cfg: ExperimentConfig) -> None:
     """Writes the resolved config as ``config.yaml``."""
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(cfg), sort_keys=False))
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Writes ``data`` as indented JSON atomically."""
-    atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 def write_spec(run_dir: Path, spec: DataSpec) -> None:
@@ -47,24 +40,6 @@ def read_spec(run_dir: Path) -> DataSpec:
     data["modalities"] = tuple(data["modalities"])
     data["label_range"] = tuple(data["label_range"])
     return DataSpec(**data)
-
-
-def write_rows_csv(path: Path, rows: list[dict[str, float]]) -> None:
-    """Writes rows (union of their keys as columns, in first-seen order) as CSV atomically."""
-    columns: list[str] = []
-    for row in rows:
-        columns.extend(k for k in row if k not in columns)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())
-
-
-def read_rows_csv(path: Path) -> list[dict[str, float]]:
-    """Reads a metrics CSV back (empty cells dropped)."""
-    with path.open(encoding="utf-8") as handle:
-        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
 
 
 class EpochLog(Callback):

@@ -29,9 +29,10 @@ from mifusion.training.build import build_trainer
 from mifusion.training.callbacks import Callback, EpochCallback, EpochMetrics
 from mifusion.training.distributed import launch, resolve_device
 from mifusion.training.pipeline import PreparedData, prepare_data
-from mifusion.training.run_dir import EpochLog, write_config, write_json, write_spec
+from mifusion.training.run_dir import EpochLog, write_config, write_spec
 from mifusion.training.seed import seed_everything
 from mifusion.training.threads import configure_threads
+from mifusion.writers import write_json
 
 if TYPE_CHECKING:
     from lightning_fabric import Fabric

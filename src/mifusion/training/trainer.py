@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,7 @@ import torch
 
 from mifusion.data.loader import iterate, sample_lengths
 from mifusion.errors import TrainingError
-from mifusion.evaluation.evaluate import compute, is_better, predict_split
+from mifusion.metrics import is_better
 from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
@@ -63,6 +63,7 @@ class Trainer:
         optimizers: its optimisers and scheduler (:func:`mifusion.training.optim.build_optimizers`).
         settings: epochs, clipping, selection, critic steps, ...
         callbacks: logging, pruning, profiling (:class:`~mifusion.training.callbacks.Callback`), in order.
+        validate: the model -> its validation metrics, ``settings.select_metric`` and ``loss`` among them.
         data: prepared splits and spec.
         seed: the run's seed (sampler, modality dropout).
         fabric: a launched Fabric (:func:`mifusion.training.distributed.launch`): it places the model,
@@ -85,6 +86,7 @@ class Trainer:
         data: PreparedData,
         seed: int,
         fabric: Fabric,
+        validate: Callable[[FusionModel], dict[str, float]],
         run_dir: Path | None = None,
         checkpoint_every: int | None = None,
         progress: bool = False,
@@ -92,7 +94,7 @@ class Trainer:
         model.check_estimator_stage(settings.estimator_stage)
         self.model, self.optim, self.settings = model, optimizers, settings
         self.callbacks = list(callbacks)
-        self.data, self.seed, self.fabric = data, seed, fabric
+        self.data, self.seed, self.fabric, self.validator = data, seed, fabric, validate
         self.run_dir, self.device = run_dir, fabric.device
         self.checkpoint_every, self.progress = checkpoint_every, progress
         self.module = wrap_model(fabric, model, optimizers.estimator_params)
@@ -202,19 +204,11 @@ class Trainer:
                 self.save_last()
         bar.close()
 
-    def validate(self) -> dict[str, float]:
-        """Metrics of the current model on the validation split (plus ``loss``, the scheduler's)."""
-        valid = predict_split(
-            self.model, self.data.dataset["valid"], self.data.spec.modalities,
-            self.settings.eval_batch_size, self.device, autocast_dtype=self.autocast,
-        )  # fmt: skip
-        return compute(valid.prediction, valid.label, self.data.spec)
-
     def _end_epoch(self, epoch: int, seconds: float) -> bool:
         """Validation, selection, scheduler, history; returns True when early stopping triggers."""
         settings, state = self.settings, self.state
         with self._phase("valid"):
-            metrics = self.validate()
+            metrics = self.validator(self.model)
         self.optim.scheduler.step(metrics["loss"])
         count = max(state.count, 1)
         row: dict[str, float] = {
