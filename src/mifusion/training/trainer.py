@@ -27,6 +27,7 @@ from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
 from mifusion.training.critic import critic_steps_for
 from mifusion.training.distributed import launch, shard, wrap_model
+from mifusion.training.ema import averaged_weights, build_weight_average
 from mifusion.training.loader import iterate, sample_lengths
 from mifusion.training.optim import build_optimizers
 from mifusion.training.pipeline import PreparedData
@@ -93,12 +94,13 @@ class Trainer:
         self.run_dir, self.device = run_dir, self.fabric.device
         self.on_epoch, self.epoch_callback = on_epoch, epoch_callback
         self.checkpoint_every, self.progress = checkpoint_every, progress
-        self.optim = build_optimizers(model, cfg.train)
-        self.module = wrap_model(self.fabric, model, self.optim.estimator_params)
-        self.critic = critic_steps_for(model, self.optim.estimator_params)
         train = data.dataset["train"]
         lengths = sample_lengths(train, data.spec.modalities) if cfg.train.bucketing else None
         self.sampler = BatchSampler(len(train), cfg.train.batch_size, seed, lengths)
+        self.optim = build_optimizers(model, cfg.train, len(self.sampler))
+        self.ema = build_weight_average(model, cfg.train.ema_decay)  # validation/best.pt use it
+        self.module = wrap_model(self.fabric, model, self.optim.estimator_params)
+        self.critic = critic_steps_for(model, self.optim.estimator_params)
         self.dropout_rng = torch.Generator().manual_seed(seed + 1)
         self.autocast = torch.bfloat16 if cfg.train.precision == "bf16-mixed" else None
         self.state: dict[str, Any] = {
@@ -120,6 +122,7 @@ class Trainer:
                 "trainer": self.state,
                 "rng": rng_state(),
                 "dropout_rng": self.dropout_rng.get_state(),
+                "ema": None if self.ema is None else self.ema.state_dict(),
             },
         )
 
@@ -134,6 +137,8 @@ class Trainer:
         self.state = ckpt["trainer"]
         set_rng_state(ckpt["rng"])
         self.dropout_rng.set_state(ckpt["dropout_rng"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
         log.info("resuming at epoch %d, step %d", self.state["epoch"] + 1, self.state["step"])
         return True
 
@@ -186,6 +191,9 @@ class Trainer:
                         "(train.max_nonfinite_steps); lower the learning rate or that term's weight"
                     )
             else:
+                self.optim.after_step()
+                if self.ema is not None:
+                    self.ema.update(self.model)
                 state["nonfinite_run"] = 0
                 for key, value in result.parts.items():
                     state["sums"][key] = state["sums"].get(key, 0.0) + value
@@ -199,12 +207,13 @@ class Trainer:
     def _end_epoch(self, epoch: int, seconds: float) -> bool:
         """Validation, selection, scheduler, history; returns True when early stopping triggers."""
         tcfg, state = self.cfg.train, self.state
-        valid = predict_split(
-            self.model, self.data.dataset["valid"], self.data.spec.modalities,
-            tcfg.eval_batch_size, self.device, autocast_dtype=self.autocast,
-        )  # fmt: skip
+        with averaged_weights(self.ema, self.model):
+            valid = predict_split(
+                self.model, self.data.dataset["valid"], self.data.spec.modalities,
+                tcfg.eval_batch_size, self.device, autocast_dtype=self.autocast,
+            )  # fmt: skip
         metrics = compute(valid.prediction, valid.label, self.data.spec)
-        self.optim.scheduler.step(metrics["loss"])
+        self.optim.end_epoch(metrics["loss"])
         count = max(state["count"], 1)
         row: dict[str, float] = {
             "epoch": epoch + 1,
@@ -222,12 +231,13 @@ class Trainer:
             )
         if is_better(tcfg.select_metric, value, state["best_value"]):
             state.update(best_value=value, best_epoch=epoch + 1, bad_epochs=0, best_valid=metrics)
-            if self.run_dir is not None:  # the best weights live on disk only: memory stays flat
-                save_checkpoint(
-                    self.run_dir / "best.pt", {"model": self.model.state_dict(), "epoch": epoch + 1}
-                )
-            else:
-                self.best_state = clone_state(self.model.state_dict())  # aliases copied once
+            with averaged_weights(self.ema, self.model):  # the weights that were validated
+                if self.run_dir is not None:  # the best weights live on disk only: memory stays flat
+                    save_checkpoint(
+                        self.run_dir / "best.pt", {"model": self.model.state_dict(), "epoch": epoch + 1}
+                    )
+                else:
+                    self.best_state = clone_state(self.model.state_dict())  # aliases copied once
         else:
             state["bad_epochs"] += 1
         state.update(epoch=epoch + 1, step=0, sums={}, count=0)
