@@ -127,6 +127,13 @@ class TrainConfig:
     optimizer: Literal["adam", "adamw"] = "adam"
     clip_norm: float | None = 1.0
     clip_scope: Literal["per_optimizer", "all"] = "per_optimizer"
+    text_lr_decay: float = 1.0
+    """Layer-wise lr decay of the text encoder: layer i of L gets text_lr * decay**(L-i); 1 = off."""
+    lr_schedule: Literal["plateau", "constant", "linear", "cosine"] = "plateau"
+    """plateau: ReduceLROnPlateau on validation loss; else per step, after warmup_fraction (training/schedule.py)."""
+    warmup_fraction: float = 0.0
+    ema_decay: float | None = None
+    """Exponential moving average of the weights (training/ema.py); validation and test use it. null = off."""
     plateau_factor: float = 0.5
     plateau_patience: int = 20
     early_stopping_patience: int = 10

@@ -46,6 +46,9 @@ RANGES: tuple[Range, ...] = (
     ("train.estimator_lr", 0, False, None, False, "1e-3"),
     ("train.weight_decay", 0, True, None, False, "1e-4"),
     ("train.clip_norm", 0, False, None, False, "1.0 (or null for no clipping)"),
+    ("train.text_lr_decay", 0, False, 1, True, "0.9 (or 1 for no decay)"),
+    ("train.warmup_fraction", 0, True, 1, False, "0.1"),
+    ("train.ema_decay", 0, False, 1, False, "0.99 (or null for no average)"),
     ("train.plateau_factor", 0, False, 1, False, "0.5"),
     ("train.plateau_patience", 0, True, None, False, "20"),
     ("train.early_stopping_patience", 1, True, None, False, "10"),
@@ -106,7 +109,7 @@ def range_problems(cfg: ExperimentConfig) -> Iterator[str]:
 
 
 def name_problems(cfg: ExperimentConfig) -> Iterator[str]:
-    """Unknown model, options, penalty estimator and modalities; empty or repeated seeds."""
+    """Unknown model, options, estimator, modalities; empty or repeated seeds; warm-up without a schedule."""
     import mifusion.estimators  # registers every estimator
     import mifusion.models  # noqa: F401  (registers every model)
     from mifusion.estimators.base import ESTIMATORS
@@ -141,6 +144,11 @@ def name_problems(cfg: ExperimentConfig) -> Iterator[str]:
         yield f"data.modalities is empty; use a non-empty subset of {', '.join(MODALITIES)}"
     if len(set(mods)) != len(mods):
         yield f"data.modalities lists a modality twice ({list(mods)}); list each once"
+    if cfg.train.warmup_fraction > 0 and cfg.train.lr_schedule == "plateau":
+        yield (
+            f"train.warmup_fraction={cfg.train.warmup_fraction:g} needs a per-step schedule; set "
+            "train.lr_schedule to constant, linear or cosine (or train.warmup_fraction=0)"
+        )
     seeds = cfg.train.seeds
     if not seeds:
         yield "train.seeds is empty; give at least one seed (e.g. --seeds 1111)"

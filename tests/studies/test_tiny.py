@@ -80,3 +80,23 @@ def test_semi_ground_is_built_once_from_real_text_as_frozen_features(
     stamp = (path / "manifest.json").stat().st_mtime_ns
     assert common.semi_ground(mosi_label_csv, tiny_encoder_dir, tmp_path) == path  # reused, not rebuilt
     assert (path / "manifest.json").stat().st_mtime_ns == stamp
+
+
+def test_real_text_paired_report_differences_the_arms_seed_by_seed(tmp_path: Path) -> None:
+    import json
+
+    module = importlib.import_module("studies.real_text")
+    arms = {"anchor": {1: 0.80, 2: 0.76, 3: 0.78}, "recipe": {1: 0.75, 2: 0.73, 3: 0.74, 4: 0.70}}
+    for arm, maes in arms.items():
+        for seed, mae in maes.items():
+            acc = 86.0 if arm == "recipe" else 84.0
+            test = {k: (mae if k == "mae" else acc + seed) for k in module.METRICS}
+            run = {"seed": seed, "best_epoch": 3, "wall_seconds": 60.0, "test": test, "valid": test}
+            (tmp_path / arm / f"seed_{seed}").mkdir(parents=True)
+            (tmp_path / arm / f"seed_{seed}" / "results.json").write_text(json.dumps({"run": run}))
+    report = module.paired_report(tmp_path)
+    assert "Paired over seeds 1, 2, 3" in report  # seed 4 has no anchor: left out
+    # per-seed differences -0.05, -0.03, -0.04: mean -0.040, sd 0.010, t = -6.93 on 2 df, p = 0.020
+    assert "| mae | 0.780 +- 0.020 | 0.740 +- 0.010 | -0.040 | [-0.065, -0.015] | 0.020 |" in report
+    assert "| acc2_non0 | 86.0 +- 1.0 | 88.0 +- 1.0 | +2.0 |" in report
+    assert "NOT met" not in report and "met (fewer than 5 seeds: not a verdict)" in report

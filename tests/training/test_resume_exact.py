@@ -1,4 +1,5 @@
-"""Exact resume for MMIM and a penalised model: SIGKILL at 5 random steps, resume each time, same result.
+"""Exact resume (MMIM; a penalised model; schedule + layer decay + weight average): SIGKILL at 5 random steps,
+resume each time, same result.
 
 Each run is a forked child process (one thread) that trains with a checkpoint after every step
 (``checkpoint_every=1``) and kills itself with SIGKILL at the start of its N-th optimisation step, N drawn
@@ -71,6 +72,10 @@ CASES = {
         },
         "penalty": {"estimator": "mine", "weight": 0.1, "critic_hidden": 16},
         "train": {"modality_dropout": 0.2},
+    },
+    "lf_dnn_schedule_layer_decay_ema": {  # the per-step schedule and the weight average must resume too
+        "model": {"name": "lf_dnn", "dropout": 0.1, "text": TINY_TEXT, "sequence": {"hidden_dim": 8}},
+        "train": {"lr_schedule": "linear", "warmup_fraction": 0.2, "text_lr_decay": 0.8, "ema_decay": 0.9},
     },
 }
 

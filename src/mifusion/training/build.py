@@ -40,6 +40,7 @@ def train_settings(cfg: ExperimentConfig) -> TrainSettings:
         select_metric=t.select_metric,
         bucketing=t.bucketing,
         autocast=torch.bfloat16 if t.precision == "bf16-mixed" else None,
+        ema_decay=t.ema_decay,
     )
 
 
@@ -84,8 +85,9 @@ def build_trainer(
         )  # fmt: skip
         return compute(valid.prediction, valid.label, data.spec)
 
+    steps_per_epoch = -(-len(data.dataset["train"]) // settings.batch_size)  # the sampler's batches
     return Trainer(
-        model, build_optimizers(model, cfg.train), settings, callbacks,
+        model, build_optimizers(model, cfg.train, steps_per_epoch), settings, callbacks,
         data=data, seed=seed, fabric=fabric, validate=validate, run_dir=run_dir,
         checkpoint_every=checkpoint_every, progress=progress,
     )  # fmt: skip

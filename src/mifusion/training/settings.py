@@ -30,3 +30,4 @@ class TrainSettings:
     bucketing: bool = False
     longest_first: bool = True
     autocast: torch.dtype | None = None
+    ema_decay: float | None = None

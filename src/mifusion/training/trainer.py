@@ -31,6 +31,7 @@ from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback
 from mifusion.training.checkpoint import clone_state, load_checkpoint, save_checkpoint
 from mifusion.training.distributed import shard, wrap_model
+from mifusion.training.ema import averaged_weights, build_weight_average
 from mifusion.training.optim import Optimizers
 from mifusion.training.pipeline import PreparedData
 from mifusion.training.sampler import BatchSampler
@@ -98,6 +99,7 @@ class Trainer:
         self.run_dir, self.device = run_dir, fabric.device
         self.checkpoint_every, self.progress = checkpoint_every, progress
         self.module = wrap_model(fabric, model, optimizers.estimator_params)
+        self.ema = build_weight_average(model, settings.ema_decay)  # validation and best.pt use it
         train = data.dataset["train"]
         lengths = sample_lengths(train, data.spec.modalities) if settings.bucketing else None
         self.sampler = BatchSampler(
@@ -133,6 +135,7 @@ class Trainer:
                 "trainer": self.state.to_dict(),
                 "rng": rng_state(),
                 "dropout_rng": self.dropout_rng.get_state(),
+                "ema": None if self.ema is None else self.ema.state_dict(),
             },
         )
 
@@ -147,6 +150,8 @@ class Trainer:
         self.state = TrainerState.from_dict(ckpt["trainer"])
         set_rng_state(ckpt["rng"])
         self.dropout_rng.set_state(ckpt["dropout_rng"])
+        if self.ema is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
         log.info("resuming at epoch %d, step %d", self.state.epoch + 1, self.state.step)
         return True
 
@@ -193,6 +198,9 @@ class Trainer:
                         "(train.max_nonfinite_steps); lower the learning rate or that term's weight"
                     )
             else:
+                self.optim.after_step()
+                if self.ema is not None:
+                    self.ema.update(self.model)
                 state.nonfinite_run = 0
                 for key, value in result.parts.items():
                     state.sums[key] = state.sums.get(key, 0.0) + value
@@ -207,9 +215,9 @@ class Trainer:
     def _end_epoch(self, epoch: int, seconds: float) -> bool:
         """Validation, selection, scheduler, history; returns True when early stopping triggers."""
         settings, state = self.settings, self.state
-        with self._phase("valid"):
+        with self._phase("valid"), averaged_weights(self.ema, self.model):
             metrics = self.validator(self.model)
-        self.optim.scheduler.step(metrics["loss"])
+        self.optim.end_epoch(metrics["loss"])
         count = max(state.count, 1)
         row: dict[str, float] = {
             "epoch": epoch + 1,
@@ -243,6 +251,10 @@ class Trainer:
         return state.bad_epochs >= settings.early_stopping_patience
 
     def _save_best(self, epoch: int) -> None:
+        with averaged_weights(self.ema, self.model):  # the weights that were validated
+            self._save_model(epoch)
+
+    def _save_model(self, epoch: int) -> None:
         if self.run_dir is not None:  # the best weights live on disk only: memory stays flat
             save_checkpoint(self.run_dir / "best.pt", {"model": self.model.state_dict(), "epoch": epoch + 1})
         else:
