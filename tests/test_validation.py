@@ -42,7 +42,9 @@ def test_each_bad_setting_is_named_in_one_line(override: str) -> None:
         check_config(load(None, [override]))
 
 
-@pytest.mark.parametrize("preset", ["default", "synth_tfn", "mosi_mmim", "synth_lf_dnn"])
+@pytest.mark.parametrize(
+    "preset", ["default", "synth_tfn", "mosi_mmim", "synth_lf_dnn", "synth_mmim", "synth_mult"]
+)
 def test_shipped_presets_pass(preset: str) -> None:
     from mifusion.presets import resolve
 
