@@ -42,7 +42,10 @@ def test_each_bad_setting_is_named_in_one_line(override: str) -> None:
         check_config(load(None, [override]))
 
 
-@pytest.mark.parametrize("preset", ["default", "synth_tfn", "mosi_mmim", "synth_lf_dnn", "mosi_text_tuned"])
+@pytest.mark.parametrize(
+    "preset",
+    ["default", "synth_tfn", "mosi_mmim", "synth_lf_dnn", "synth_mmim", "synth_mult", "mosi_text_tuned"],
+)
 def test_shipped_presets_pass(preset: str) -> None:
     from mifusion.presets import resolve
 
