@@ -16,7 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: Lowest first. A package may import its own layer and the ones below, never one above.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors",),
-    ("registry", "files", "config"),
+    ("registry", "files", "coerce", "config"),
     ("writers", "metrics", "objectives", "presets", "stats"),
     ("estimators",),
     ("data",),

@@ -37,7 +37,7 @@ from mifusion.models.testing import save_tiny_bert
 from mifusion.training.build import build_trainer
 from mifusion.training.pipeline import PreparedData
 
-from . import mmsa_oracle
+from . import mmim_name_map, mmsa_oracle
 
 pytest.importorskip("transformers")
 
@@ -113,9 +113,9 @@ def _run_both(tmp_path, lstm: str):  # type: ignore[no-untyped-def]
     theirs, initial = mmsa_oracle.run_mmsa(
         data, bert_dir, order, bidirectional=lstm == "bidirectional", hidden=HIDDEN, seed=0
     )
-    mapping = mmsa_oracle.name_map(list(initial))
+    mapping = mmim_name_map.name_map(list(initial))
     ours_names = dict(model.named_parameters())
-    used = [n for n in initial if not n.startswith(mmsa_oracle.UNUSED)]
+    used = [n for n in initial if not n.startswith(mmim_name_map.UNUSED)]
     assert sorted(mapping) == sorted(used), "every MMSA parameter that MMIM uses is mapped"
     assert sorted(mapping.values()) == sorted(ours_names), "onto every mifusion parameter, once"
     with torch.no_grad():
@@ -123,7 +123,7 @@ def _run_both(tmp_path, lstm: str):  # type: ignore[no-untyped-def]
             ours_names[ours].copy_(initial[mmsa_name])
     recorder = mmsa_oracle.Recorder(
         model,
-        mmsa_oracle.mifusion_names(model, mapping),
+        mmim_name_map.mifusion_names(model, mapping),
         {id(trainer.optim.main): "main", id(trainer.optim.estimator): "estimator"},
     )
 
@@ -165,5 +165,5 @@ def test_parity_equals_mmsa_step_by_step(mmsa: None, tmp_path, lstm: str) -> Non
         for name, grad in b.grads.items():
             _close(f"{where} grad {name}", a.grads[name], grad)
         for name, value in b.params.items():
-            if not name.startswith(mmsa_oracle.UNUSED):
+            if not name.startswith(mmim_name_map.UNUSED):
                 _close(f"{where} param {name}", a.params[name], value)

@@ -24,17 +24,15 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from mifusion.data import synthetic_text as text_mod
 from mifusion.data.dataset import SPLITS, MultimodalDataset, SplitData
-from mifusion.data.synthetic_layout import LIKES, LikeSpec, sample_labels, split_sizes
+from mifusion.data.synthetic_layout import LIKES, LikeSpec, generator_meta, sample_labels, split_sizes
 from mifusion.errors import ConfigError
 
 
@@ -232,7 +230,9 @@ def generate(
             token_lengths=None if token_lengths is None else token_lengths[lo:hi],
             raw_text=texts[lo:hi],
         )
-    meta = _meta(like, aligned, seed, total, text_from, params, max_lengths, dims, weights, shared_weight)
+    meta = generator_meta(
+        like, aligned, seed, total, text_from, params, max_lengths, dims, weights, shared_weight
+    )
     return MultimodalDataset(splits=splits, meta=meta)
 
 
@@ -267,44 +267,3 @@ def _synthetic_text(
         + params.private_strength * private @ private_map
     )  # (N, W)
     return text_mod.sample_tokens(rng, logits, lengths - 2, max_lengths["text"])
-
-
-def _meta(
-    like: str,
-    aligned: bool,
-    seed: int,
-    n: int,
-    text_from: str | Path | None,
-    params: SynthParams,
-    max_lengths: dict[str, int],
-    dims: dict[str, int],
-    weights: dict[str, float],
-    shared_weight: float,
-) -> dict[str, Any]:
-    spec = LIKES[like]
-    fields = dataclasses.asdict(params)
-    fields["max_lengths"] = dict(max_lengths)
-    signal = dict(weights) if text_from is not None else {"text": params.text_signal, **weights}
-    generator = {
-        **fields,
-        "seed": seed,
-        "like": like,
-        "aligned": aligned,
-        "n": n,
-        "mode": "semi-synthetic" if text_from is not None else "synthetic",
-        "text_from": None if text_from is None else str(text_from),
-        "dims": dims,
-        "signal": signal,
-        "shared_strength_used": shared_weight,
-        "shared_factor": "hashed bag-of-words of the transcript" if text_from is not None else "N(0, I)",
-    }
-    return {
-        "format": "synthetic",
-        "source": "synthetic" if text_from is None else f"semi-synthetic:{text_from}",
-        "like": like,
-        "aligned": aligned,
-        "label_range": [-spec.label_range, spec.label_range],
-        "vocab_size": None if text_from is not None else params.vocab_size,
-        "tokenizer": None if text_from is not None else "mifusion-synthetic",
-        "generator": generator,
-    }

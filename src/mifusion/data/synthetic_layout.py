@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,3 +47,45 @@ def split_sizes(n: int, sizes: tuple[int, int, int]) -> list[int]:
     train = max(1, round(n * sizes[0] / total))
     valid = max(1, round(n * sizes[1] / total))
     return [train, valid, n - train - valid]
+
+
+def generator_meta(
+    like: str,
+    aligned: bool,
+    seed: int,
+    n: int,
+    text_from: str | Path | None,
+    params: Any,
+    max_lengths: dict[str, int],
+    dims: dict[str, int],
+    weights: dict[str, float],
+    shared_weight: float,
+) -> dict[str, Any]:
+    """The dataset's ``meta``: format, source, label range, tokenizer and every generator setting used."""
+    spec = LIKES[like]
+    fields = dataclasses.asdict(params)
+    fields["max_lengths"] = dict(max_lengths)
+    signal = dict(weights) if text_from is not None else {"text": params.text_signal, **weights}
+    generator = {
+        **fields,
+        "seed": seed,
+        "like": like,
+        "aligned": aligned,
+        "n": n,
+        "mode": "semi-synthetic" if text_from is not None else "synthetic",
+        "text_from": None if text_from is None else str(text_from),
+        "dims": dims,
+        "signal": signal,
+        "shared_strength_used": shared_weight,
+        "shared_factor": "hashed bag-of-words of the transcript" if text_from is not None else "N(0, I)",
+    }
+    return {
+        "format": "synthetic",
+        "source": "synthetic" if text_from is None else f"semi-synthetic:{text_from}",
+        "like": like,
+        "aligned": aligned,
+        "label_range": [-spec.label_range, spec.label_range],
+        "vocab_size": None if text_from is not None else params.vocab_size,
+        "tokenizer": None if text_from is not None else "mifusion-synthetic",
+        "generator": generator,
+    }

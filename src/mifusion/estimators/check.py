@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from torch import Tensor
 
 from mifusion.errors import MifusionError
 from mifusion.estimators.base import Bound, EstimatorEntry, MIEstimator
+from mifusion.estimators.check_types import CheckConfig, Row, RunResult
 from mifusion.estimators.ground_truth import Task, dim_to_jsd, monte_carlo_js
 
 INFONCE_NAMES = frozenset({"infonce", "cpc"})
@@ -41,57 +42,6 @@ BA_DISTRIBUTIONS = {"student-t": "student_t", "uniform": "mixture"}
 """Barber-Agakov's q family per task family (Gaussian elsewhere): no single family passes every task."""
 JS_TRAINED_NAMES = frozenset({"dv", "mine", "nwj"})
 """Families whose critic the check trains with the JS objective (``train_objective="js"``)."""
-
-
-@dataclass(frozen=True)
-class CheckConfig:
-    """The fixed protocol; defaults are the documented default check."""
-
-    train_samples: int = 10_000
-    heldout_samples: int = 4_096
-    batch_size: int = 64
-    steps: int = 1_000
-    seeds: int = 2
-    lr: float = 5e-4
-    hidden_dim: int = 128
-    num_layers: int = 2
-    curve_points: int = 15
-    curve_batches: int = 4
-
-
-@dataclass
-class RunResult:
-    """One estimator trained on one task with one seed."""
-
-    estimator: str
-    task: str
-    seed: int
-    estimate: float
-    ms_per_step: float
-    diverged: bool
-    curve: list[tuple[int, float]] = field(default_factory=list)
-    diagnostics: dict[str, float] = field(default_factory=dict)
-    skipped: str = ""
-
-
-@dataclass
-class Row:
-    """One line of the check table (an estimator on a task, aggregated over seeds)."""
-
-    task: str
-    estimator: str
-    measure: str
-    truth: float | None
-    target: float | None
-    mean: float
-    std: float
-    passed: bool | None
-    note: str
-    ms_per_step: float
-
-    @property
-    def bias(self) -> float | None:
-        return None if self.target is None else self.mean - self.target
 
 
 def task_options(name: str, task: Task) -> dict[str, Any]:

@@ -34,6 +34,13 @@ from scipy import integrate, special
 from torch import Tensor
 
 from mifusion.errors import ConfigError
+from mifusion.estimators.closed_form import (
+    dense_correlation,
+    gaussian_mi,
+    student_t_entropy_term,
+    student_t_mi,
+    uniform_mi,
+)
 
 Array = np.ndarray
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -82,45 +89,6 @@ _LOG_JACOBIAN: dict[str, Callable[[Array], Array]] = {  # log |g'(v)| for the en
     "asinh": lambda v: -0.5 * np.log1p(v**2),
     "x-sqrt-abs-x": lambda v: np.log(1.5) + 0.5 * np.log(np.abs(v)),
 }
-
-
-def gaussian_mi(cov: Array, dims: tuple[int, ...]) -> float:
-    """Total correlation 1/2 (sum_i log det S_ii - log det S) of a Gaussian; MI for two blocks.
-
-    Example:
-        >>> round(gaussian_mi(np.array([[1.0, 0.5], [0.5, 1.0]]), (1, 1)), 5)
-        0.14384
-    """
-    bounds = np.cumsum((0, *dims))
-    blocks = [np.linalg.slogdet(cov[a:b, a:b])[1] for a, b in itertools.pairwise(bounds)]
-    return float(0.5 * (sum(blocks) - np.linalg.slogdet(cov)[1]))
-
-
-def student_t_entropy_term(k: int, nu: float) -> float:
-    """h(k) of REFERENCE 3: the multivariate-t entropy minus 1/2 log det of its dispersion."""
-    a = (nu + k) / 2.0
-    return float(
-        a * (special.digamma(a) - special.digamma(nu / 2.0))
-        - special.gammaln(a)
-        + special.gammaln(nu / 2.0)
-        + 0.5 * k * math.log(nu * math.pi)
-    )
-
-
-def student_t_mi(dispersion: Array, dims: tuple[int, ...], nu: float) -> float:
-    """MI (or total correlation) of a multivariate Student-t: Gaussian part plus the h(k) correction."""
-    correction = sum(student_t_entropy_term(k, nu) for k in dims) - student_t_entropy_term(sum(dims), nu)
-    return gaussian_mi(dispersion, dims) + correction
-
-
-def uniform_mi(eps: float) -> float:
-    """I(X; X + U(-eps, eps)) for X ~ U(0, 1)."""
-    return eps - math.log(2.0 * eps) if eps <= 0.5 else 1.0 / (4.0 * eps)
-
-
-def dense_correlation(total_dim: int, rho: float) -> Array:
-    """Covariance with unit variances and every correlation equal to ``rho``."""
-    return np.full((total_dim, total_dim), rho) + (1.0 - rho) * np.eye(total_dim)
 
 
 def _split(v: Array, dims: tuple[int, ...]) -> list[Array]:

@@ -41,7 +41,7 @@ import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -53,6 +53,7 @@ from mifusion.estimators.critics import SCALE_FLOOR
 from mifusion.estimators.entropy import LabelSplitEntropy
 from mifusion.estimators.functional import gaussian_log_likelihood
 from mifusion.estimators.infonce import InfoNCE
+from mifusion.estimators.mmim_options import MMIMObjectiveOptions
 from mifusion.estimators.penalty import frozen, ordered_modalities
 from mifusion.objectives import WeightedTerm
 
@@ -81,38 +82,6 @@ def standardize_features(y: Tensor, eps: float = STANDARDIZE_EPS) -> Tensor:
     variance = centred.pow(2).mean(0, keepdim=True)  # (1, D)
     ridge = eps * variance.mean().detach() + SCALE_FLOOR**2
     return centred * torch.rsqrt(variance + ridge)
-
-
-@dataclass(frozen=True)
-class MMIMObjectiveOptions:
-    """The options of :class:`MMIMObjective`, built once (``model.options``) and passed down whole.
-
-    See :class:`MMIMObjective` for each field. :meth:`for_parity` is the one place where ``parity``
-    overrides another option.
-    """
-
-    pairs: tuple[tuple[str, str], ...] = (("text", "vision"), ("text", "audio"))
-    alpha: float = 0.1
-    beta: float = 0.1
-    entropy_weight: float | None = None
-    likelihood: Literal["gaussian", "reference"] = "gaussian"
-    entropy_memory: int = 1
-    parity: bool = False
-    cpc_scores: Literal["cosine", "dot"] = "cosine"
-    cpc_temperature: float = 1.0
-    q_hidden_dim: int | None = None
-    q_layers: int = 1
-    entropy_eps: float = 1e-3
-    min_group_samples: int = 2
-
-    def for_parity(self) -> MMIMObjectiveOptions:
-        """These options with ``parity``'s override applied: the reference's truncated likelihood.
-
-        Example:
-            >>> MMIMObjectiveOptions(parity=True).for_parity().likelihood
-            'reference'
-        """
-        return dataclasses.replace(self, likelihood="reference") if self.parity else self
 
 
 class PairEstimate(NamedTuple):

@@ -28,7 +28,8 @@ from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError
-from mifusion.estimators.mmim import MMIMObjective, MMIMObjectiveOptions
+from mifusion.estimators.mmim import MMIMObjective
+from mifusion.estimators.mmim_options import MMIMObjectiveOptions
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput, ParamGroups
 from mifusion.models.common import ModalityEncoders
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from mifusion.config import ModelConfig, SequenceEncoderConfig
 from mifusion.data.batch import MultimodalBatch
@@ -95,22 +95,42 @@ class SelfMM(FusionModel):
             "fusion": self.features["fusion"](torch.cat([pooled[m] for m in self.modalities], dim=-1))
         }
         features.update({m: self.features[m](pooled[m]) for m in self.modalities})
-        outputs = {mode: self.heads[mode](f).squeeze(-1) for mode, f in features.items()}
-        if self.training:  # training samples enter the label memory; others are only looked up
-            rows = self.memory.rows(batch.ids, batch.labels)
-            labels = {mode: self.memory.labels[mode][rows] for mode in self.memory.dims}
-        else:
-            labels = self.memory.lookup(batch.ids, batch.labels.cpu())
-        fused_labels = labels["fusion"].to(outputs["fusion"])
-        terms: dict[str, WeightedTerm] = {}
-        for m in self.modalities:
-            generated = labels[m].to(outputs[m])
-            weight = torch.tanh((generated - fused_labels).abs())
-            terms[f"{m}_task"] = WeightedTerm((weight * (outputs[m] - generated).abs()).mean(), 1.0)
-        if self.training:
-            self.memory.update(features, rows, self.epoch)
-        unimodal = {m: zero_absent(batch, m, features[m]) for m in self.modalities}
-        return ModelOutput(outputs["fusion"], unimodal, features["fusion"], terms)
+        return self_mm_output(
+            self.heads, self.memory, batch, features, self.modalities, self.training, self.epoch
+        )
+
+
+def self_mm_output(
+    heads: nn.ModuleDict,
+    memory: UnimodalLabelMemory,
+    batch: MultimodalBatch,
+    features: dict[str, Tensor],
+    modalities: tuple[str, ...],
+    training: bool,
+    epoch: int,
+) -> ModelOutput:
+    """Self-MM's multi-task output from the fused and unimodal features (shared with TETFN).
+
+    Each head predicts; every unimodal prediction is trained on its generated label, weighted by how far
+    that label is from the fused one (tanh of the gap). Training samples enter the label memory; the others
+    are only looked up.
+    """
+    outputs = {mode: heads[mode](f).squeeze(-1) for mode, f in features.items()}
+    if training:
+        rows = memory.rows(batch.ids, batch.labels)
+        labels = {mode: memory.labels[mode][rows] for mode in memory.dims}
+    else:
+        labels = memory.lookup(batch.ids, batch.labels.cpu())
+    fused_labels = labels["fusion"].to(outputs["fusion"])
+    terms: dict[str, WeightedTerm] = {}
+    for m in modalities:
+        generated = labels[m].to(outputs[m])
+        weight = torch.tanh((generated - fused_labels).abs())
+        terms[f"{m}_task"] = WeightedTerm((weight * (outputs[m] - generated).abs()).mean(), 1.0)
+    if training:
+        memory.update(features, rows, epoch)
+    unimodal = {m: zero_absent(batch, m, features[m]) for m in modalities}
+    return ModelOutput(outputs["fusion"], unimodal, features["fusion"], terms)
 
 
 def build_self_mm(cfg: ModelConfig, spec: DataSpec, options: SelfMMOptions) -> SelfMM:

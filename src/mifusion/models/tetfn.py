@@ -34,11 +34,10 @@ from mifusion.data.spec import DataSpec
 from mifusion.encoders.pooling import last_valid, masked_max
 from mifusion.models.almt import Block
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
-from mifusion.models.common import ModalityEncoders, frame_dims, present_of, zero_absent
+from mifusion.models.common import ModalityEncoders, frame_dims, present_of
 from mifusion.models.mctn import run_lstm
-from mifusion.models.self_mm import branch
+from mifusion.models.self_mm import branch, self_mm_output
 from mifusion.models.self_mm_labels import UnimodalLabelMemory
-from mifusion.objectives import WeightedTerm
 
 
 @dataclass(frozen=True)
@@ -166,22 +165,9 @@ class TETFN(FusionModel):
             "fusion": self.features["fusion"](torch.cat([fused_parts[m] for m in self.modalities], -1))
         }
         features.update({m: self.features[m](pooled[m]) for m in self.modalities})
-        outputs = {mode: self.heads[mode](f).squeeze(-1) for mode, f in features.items()}
-        if self.training:
-            rows = self.memory.rows(batch.ids, batch.labels)
-            labels = {mode: self.memory.labels[mode][rows] for mode in self.memory.dims}
-        else:
-            labels = self.memory.lookup(batch.ids, batch.labels.cpu())
-        fused_labels = labels["fusion"].to(outputs["fusion"])
-        terms: dict[str, WeightedTerm] = {}
-        for m in self.modalities:
-            generated = labels[m].to(outputs[m])
-            weight = torch.tanh((generated - fused_labels).abs())
-            terms[f"{m}_task"] = WeightedTerm((weight * (outputs[m] - generated).abs()).mean(), 1.0)
-        if self.training:
-            self.memory.update(features, rows, self.epoch)
-        unimodal = {m: zero_absent(batch, m, features[m]) for m in self.modalities}
-        return ModelOutput(outputs["fusion"], unimodal, features["fusion"], terms)
+        return self_mm_output(
+            self.heads, self.memory, batch, features, self.modalities, self.training, self.epoch
+        )
 
 
 def build_tetfn(cfg: ModelConfig, spec: DataSpec, options: TETFNOptions) -> TETFN:

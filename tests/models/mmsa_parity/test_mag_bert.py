@@ -30,7 +30,7 @@ from mifusion.config import ModelConfig, PenaltyConfig, TextEncoderConfig
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
 
-from . import harness
+from . import harness, token_harness
 
 pytest.importorskip("transformers")
 
@@ -73,7 +73,7 @@ def models(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
         monkeypatch.setattr(cls, "init_weights", _post_init)
     monkeypatch.setattr(BERT_MAG.MAG_BertModel, "get_extended_attention_mask", _extended_mask, raising=False)
     monkeypatch.setattr(BERT_MAG.MAG_BertModel, "get_head_mask", _no_head_mask, raising=False)
-    bert = save_tiny_bert(tmp_path / "bert-base-uncased", harness.VOCAB, HIDDEN)
+    bert = save_tiny_bert(tmp_path / "bert-base-uncased", token_harness.VOCAB, HIDDEN)
     with contextlib.chdir(tmp_path):
         theirs = harness.mmsa_model(
             "bert_mag", [HIDDEN, harness.DIMS["audio"], harness.DIMS["vision"]],
@@ -84,8 +84,8 @@ def models(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
         name="mag_bert", text=TextEncoderConfig(pretrained=bert), dropout=0.0,
         options={"parity": "mmsa", "beta_shift": 0.5},
     )  # fmt: skip
-    batch = harness.token_batch(4, TOKENS, dict.fromkeys(("audio", "vision"), TOKENS))
-    ours = build_model(cfg, PenaltyConfig(), harness.token_spec(batch, aligned=True)).double()
+    batch = token_harness.token_batch(4, TOKENS, dict.fromkeys(("audio", "vision"), TOKENS))
+    ours = build_model(cfg, PenaltyConfig(), token_harness.token_spec(batch, aligned=True)).double()
     rules = [
         ("Model.model.bert.MAG.W_ha.", "gate.gates.audio."), ("Model.model.bert.MAG.W_hv.", "gate.gates.vision."),
         ("Model.model.bert.MAG.W_a.", "gate.shifts.audio."), ("Model.model.bert.MAG.W_v.", "gate.shifts.vision."),
@@ -98,10 +98,12 @@ def models(tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
 
 def test_outputs_and_gradients_equal_mmsa(models) -> None:  # type: ignore[no-untyped-def]
     theirs, ours, mapping = models
-    batch = harness.token_batch(6, TOKENS, dict.fromkeys(("audio", "vision"), TOKENS), seed=1)
+    batch = token_harness.token_batch(6, TOKENS, dict.fromkeys(("audio", "vision"), TOKENS), seed=1)
     # large frames so that the shift is clipped (alpha < 1) on some tokens and not on others
     batch.sequences["audio"] = batch.sequences["audio"] * 30.0
-    prediction = theirs(harness.mmsa_text(batch), batch.sequences["audio"], batch.sequences["vision"])["M"]
+    prediction = theirs(token_harness.mmsa_text(batch), batch.sequences["audio"], batch.sequences["vision"])[
+        "M"
+    ]
     out = ours(batch)
     harness.close("prediction", out.prediction, prediction)
     loss_theirs = (prediction.squeeze(-1) - batch.labels).abs().mean()

@@ -21,7 +21,7 @@ from mifusion.config import ModelConfig, PenaltyConfig, TextEncoderConfig
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
 
-from . import harness
+from . import harness, token_harness
 
 pytest.importorskip("transformers")
 
@@ -32,10 +32,12 @@ UNUSED = ("Model.bertmodel.model.pooler.", "Model.sp_discriminator.", "Model.tla
 
 
 def rules() -> list[tuple[str, str]]:
-    out = harness.bert_rules("Model.bertmodel.", "text.encoders.text.")
+    out = token_harness.bert_rules("Model.bertmodel.", "text.encoders.text.")
     for short, m in (("v", "vision"), ("a", "audio")):
         for layer in (1, 2):
-            out += harness.bidirectional_lstm_rules(f"Model.{short}rnn{layer}.", f"sequences.{m}.rnn{layer}.")
+            out += token_harness.bidirectional_lstm_rules(
+                f"Model.{short}rnn{layer}.", f"sequences.{m}.rnn{layer}."
+            )
         out.append((f"Model.{short}layer_norm.", f"sequences.{m}.norm."))
     for short, m in (("t", "text"), ("v", "vision"), ("a", "audio")):
         out += [
@@ -55,15 +57,15 @@ def rules() -> list[tuple[str, str]]:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):  # type: ignore[no-untyped-def]
     harness.require_mmsa()
-    bert = save_tiny_bert(tmp_path_factory.mktemp("bert"), harness.VOCAB, 768)
+    bert = save_tiny_bert(tmp_path_factory.mktemp("bert"), token_harness.VOCAB, 768)
     dims = [768, harness.DIMS["audio"], harness.DIMS["vision"]]
     theirs = harness.mmsa_model("misa", dims, pretrained=bert, hidden_size=DIM, dropout=0.0)
-    batch = harness.token_batch(6, TOKENS, STEPS)
+    batch = token_harness.token_batch(6, TOKENS, STEPS)
     cfg = ModelConfig(
         name="misa", text=TextEncoderConfig(pretrained=bert), dropout=0.0,
         options={"dim": DIM, "parity": "mmsa", **WEIGHTS},
     )  # fmt: skip
-    ours = build_model(cfg, PenaltyConfig(), harness.token_spec(batch)).double()
+    ours = build_model(cfg, PenaltyConfig(), token_harness.token_spec(batch)).double()
     mapping = harness.copy_weights(theirs, ours, harness.prefix_rule(rules()), unused=UNUSED)
     from MMSA.trains import ATIO  # type: ignore[import-not-found]
 
@@ -78,8 +80,10 @@ def models(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 def test_outputs_losses_and_gradients_equal_mmsa(models) -> None:  # type: ignore[no-untyped-def]
     theirs, ours, mapping, trainer = models
-    batch = harness.token_batch(6, TOKENS, STEPS, seed=1)
-    prediction = theirs(harness.mmsa_text(batch), batch.sequences["audio"], batch.sequences["vision"])["M"]
+    batch = token_harness.token_batch(6, TOKENS, STEPS, seed=1)
+    prediction = theirs(token_harness.mmsa_text(batch), batch.sequences["audio"], batch.sequences["vision"])[
+        "M"
+    ]
     out = ours(batch)
     harness.close("prediction", out.prediction, prediction)
     for m, short in (("text", "t"), ("audio", "a"), ("vision", "v")):
@@ -107,7 +111,7 @@ def test_outputs_losses_and_gradients_equal_mmsa(models) -> None:  # type: ignor
 
 def test_own_lengths(models) -> None:  # type: ignore[no-untyped-def]
     theirs, ours, _, _ = models
-    batch = harness.token_batch(5, TOKENS, STEPS, seed=2, tied=False)
+    batch = token_harness.token_batch(5, TOKENS, STEPS, seed=2, tied=False)
     model = theirs.Model
     for m, short in (("audio", "a"), ("vision", "v")):
         lengths = batch.lengths[m]

@@ -13,7 +13,7 @@ import pytest
 from mifusion.config import ModelConfig, PenaltyConfig, SequenceEncoderConfig
 from mifusion.models.build import build_model
 
-from . import harness
+from . import harness, multitask_harness
 
 TEXT_HIDDEN, UNIMODAL, POST = 8, 3, 6
 HEADS = {"post_text_dim": 4, "post_audio_dim": 3, "post_video_dim": 5}
@@ -26,11 +26,11 @@ UNUSED = {"mlf_dnn": (), "mtfn": ("Model.output_range", "Model.output_shift")}
 def models(request):  # type: ignore[no-untyped-def]
     name = request.param
     harness.require_mmsa()
-    theirs = harness.mmsa_multitask(
+    theirs = multitask_harness.mmsa_multitask(
         name, hidden_dims=[TEXT_HIDDEN, UNIMODAL, UNIMODAL], text_out=UNIMODAL, post_fusion_dim=POST,
         dropouts=[0.0] * 3, post_dropouts=[0.0] * 4, **HEADS,
     )  # fmt: skip
-    w = harness.mmsa_weights(theirs)
+    w = multitask_harness.mmsa_weights(theirs)
     options = {
         "unimodal_dim": UNIMODAL, "post_text_dim": 4, "post_audio_dim": 3, "post_vision_dim": 5,
         "text_weight": w["T"] / w["M"], "audio_weight": w["A"] / w["M"], "vision_weight": w["V"] / w["M"],
@@ -41,11 +41,13 @@ def models(request):  # type: ignore[no-untyped-def]
     )  # fmt: skip
     batch = harness.feature_batch(6, harness.CLASSIC_STEPS)
     ours = build_model(cfg, PenaltyConfig(), harness.feature_spec(batch)).double()
-    rules = harness.classic_rules(post_fusion=True) + harness.multitask_rules()
+    rules = harness.classic_rules(post_fusion=True) + multitask_harness.multitask_rules()
     return theirs, ours, harness.copy_weights(theirs, ours, harness.prefix_rule(rules), UNUSED[name])
 
 
 def test_outputs_losses_and_gradients_equal_mmsa(models) -> None:  # type: ignore[no-untyped-def]
     theirs, ours, mapping = models
-    batch = harness.with_unimodal_labels(harness.feature_batch(6, harness.CLASSIC_STEPS, seed=1), seed=1)
-    harness.compare_multitask(theirs, ours, mapping, batch)
+    batch = multitask_harness.with_unimodal_labels(
+        harness.feature_batch(6, harness.CLASSIC_STEPS, seed=1), seed=1
+    )
+    multitask_harness.compare_multitask(theirs, ours, mapping, batch)

@@ -12,7 +12,7 @@ import pytest
 from mifusion.config import ModelConfig, PenaltyConfig, SequenceEncoderConfig
 from mifusion.models.build import build_model
 
-from . import harness
+from . import harness, multitask_harness
 
 TEXT_HIDDEN, UNIMODAL, POST, RANK = 8, 3, 6, 2
 HEADS = {"post_text_dim": 4, "post_audio_dim": 3, "post_video_dim": 5}
@@ -21,11 +21,11 @@ HEADS = {"post_text_dim": 4, "post_audio_dim": 3, "post_video_dim": 5}
 @pytest.fixture
 def models():  # type: ignore[no-untyped-def]
     harness.require_mmsa()
-    theirs = harness.mmsa_multitask(
+    theirs = multitask_harness.mmsa_multitask(
         "mlmf", hidden_dims=[TEXT_HIDDEN, UNIMODAL, UNIMODAL], rank=RANK,
         dropouts=[0.0] * 3, post_dropouts=[0.0] * 4, **HEADS,
     )  # fmt: skip
-    w = harness.mmsa_weights(theirs)
+    w = multitask_harness.mmsa_weights(theirs)
     options = {
         "unimodal_dim": UNIMODAL, "rank": RANK, "post_text_dim": 4, "post_audio_dim": 3, "post_vision_dim": 5,
         "text_weight": w["T"] / w["M"], "audio_weight": w["A"] / w["M"], "vision_weight": w["V"] / w["M"],
@@ -38,7 +38,7 @@ def models():  # type: ignore[no-untyped-def]
     ours = build_model(cfg, PenaltyConfig(), harness.feature_spec(batch)).double()
     rules = [
         *harness.classic_rules(post_fusion=False),
-        *harness.multitask_rules(),
+        *multitask_harness.multitask_rules(),
         ("Model.audio_factor", "low_rank.factors.audio"),
         ("Model.video_factor", "low_rank.factors.vision"),
         ("Model.text_factor", "low_rank.factors.text"),
@@ -50,5 +50,7 @@ def models():  # type: ignore[no-untyped-def]
 
 def test_outputs_losses_and_gradients_equal_mmsa(models) -> None:  # type: ignore[no-untyped-def]
     theirs, ours, mapping = models
-    batch = harness.with_unimodal_labels(harness.feature_batch(6, harness.CLASSIC_STEPS, seed=1), seed=1)
-    harness.compare_multitask(theirs, ours, mapping, batch)
+    batch = multitask_harness.with_unimodal_labels(
+        harness.feature_batch(6, harness.CLASSIC_STEPS, seed=1), seed=1
+    )
+    multitask_harness.compare_multitask(theirs, ours, mapping, batch)

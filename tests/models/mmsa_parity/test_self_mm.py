@@ -21,7 +21,7 @@ from mifusion.config import ModelConfig, PenaltyConfig, TextEncoderConfig
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
 
-from . import harness
+from . import harness, token_harness
 
 pytest.importorskip("transformers")
 
@@ -62,14 +62,14 @@ def rules() -> list[tuple[str, str]]:
 @pytest.fixture
 def models(tmp_path):  # type: ignore[no-untyped-def]
     harness.require_mmsa()
-    bert = save_tiny_bert(tmp_path / "bert", harness.VOCAB, HIDDEN)
+    bert = save_tiny_bert(tmp_path / "bert", token_harness.VOCAB, HIDDEN)
     dims = [HIDDEN, harness.DIMS["audio"], harness.DIMS["vision"]]
     theirs = harness.mmsa_model(
         "self_mm", dims, pretrained=bert, train_samples=SAMPLES, **MMSA_SIZES, **dict.fromkeys(DROPOUTS, 0.0)
     )
-    data = harness.token_batch(SAMPLES, TOKENS, STEPS, seed=4, tied=False)
+    data = token_harness.token_batch(SAMPLES, TOKENS, STEPS, seed=4, tied=False)
     cfg = ModelConfig(name="self_mm", text=TextEncoderConfig(pretrained=bert), dropout=0.0, options=SIZES)
-    ours = build_model(cfg, PenaltyConfig(), harness.token_spec(data)).double()
+    ours = build_model(cfg, PenaltyConfig(), token_harness.token_spec(data)).double()
     mapping = harness.copy_weights(
         theirs, ours, harness.prefix_rule(rules()), unused=("Model.text_model.model.pooler.",)
     )
@@ -108,7 +108,7 @@ def test_two_epochs_of_label_generation_equal_mmsa(models, tmp_path) -> None:  #
             index = torch.as_tensor(rows)
             where = f"epoch {epoch} batch {number}"
             out_theirs = theirs(
-                harness.mmsa_text(batch), (batch.sequences["audio"], batch.lengths["audio"]),
+                token_harness.mmsa_text(batch), (batch.sequences["audio"], batch.lengths["audio"]),
                 (batch.sequences["vision"], batch.lengths["vision"]),
             )  # fmt: skip
             losses = {

@@ -28,7 +28,7 @@ from mifusion.data.spec import DataSpec
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
 
-from . import harness
+from . import harness, token_harness
 
 BERT_DIM, DIM, HEADS = 8, 6, 2
 LENGTHS = {"text": 6, "audio": 4, "vision": 4}
@@ -77,7 +77,7 @@ def name_rule() -> Any:
 @pytest.fixture
 def models(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
     harness.require_mmsa()
-    bert = save_tiny_bert(tmp_path_factory.mktemp("bert"), harness.VOCAB, BERT_DIM)
+    bert = save_tiny_bert(tmp_path_factory.mktemp("bert"), token_harness.VOCAB, BERT_DIM)
     module = importlib.import_module("MMSA.models.missingTask.TFR_NET.model")
     original = module.BertTextEncoder
     monkeypatch.setattr(
@@ -114,7 +114,7 @@ def models(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
         ("text", "audio", "vision"),
         {m: harness.DIMS[m] for m in ("audio", "vision")},
         "tokens",
-        harness.VOCAB,
+        token_harness.VOCAB,
     )
     ours = build_model(cfg, PenaltyConfig(), spec).double()
     mapping = harness.copy_weights(theirs, ours, name_rule(), unused=("Model.text_model.model.pooler.",))
@@ -124,7 +124,7 @@ def models(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
 def full_batch(size: int, seed: int) -> tuple[MultimodalBatch, dict[str, Tensor]]:
     """An unpadded batch of the fixed lengths and the kept steps (no three neighbours dropped)."""
     g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, harness.VOCAB, (size, LENGTHS["text"]), generator=g)
+    ids = torch.randint(5, token_harness.VOCAB, (size, LENGTHS["text"]), generator=g)
     ids[:, 0], ids[:, -1] = 2, 3
     mask = torch.ones(size, LENGTHS["text"], dtype=torch.bool)
     batch = MultimodalBatch(
