@@ -45,12 +45,12 @@ def _save(dataset: object, cache: Path, tag: str) -> Path:
 def control_grounds(preset: str, extra: tuple[str, ...], cache: Path) -> dict[str, Path]:
     """The intact ground's two broken copies and the positive ground, saved once under ``cache``."""
     from mifusion.data.controls import permute_labels, shuffle_modalities
-    from mifusion.data.io import load_dataset
     from mifusion.data.synthetic import SynthParams, generate
+    from mifusion.training.pipeline import load_raw
 
     cfg = config(Arm("ground", preset), extra)
     s = cfg.data.synth
-    intact = load_dataset(cfg.data.path) if cfg.data.path else generate(s.like, s.n, s.seed, s.aligned)
+    intact = load_raw(cfg)  # exactly what the arms read (format, strictness, folds)
     positive = generate(s.like, s.n, s.seed, s.aligned, params=SynthParams(**POSITIVE))  # type: ignore[arg-type]
     return {
         "shuffled": _save(shuffle_modalities(intact, ("audio", "vision"), seed=0), cache, "shuffled_av"),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mifusion.stats import format_mean_std as mean_std
+from mifusion.stats import format_mean_std
 from studies.common import (
     Arm,
     run_arm,
@@ -66,8 +66,8 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], weight: float, se
                 results[label] = [{"auroc": a["all"]} for a in got]
                 chance[label + " chance"] = [{"auroc": 0.5} for _ in got]
                 pairs.append((label, label + " chance"))
-                mods = ", ".join(f"{m} {mean_std([a[m] for a in got])}" for m in got[0] if m != "all")
-                all_ = mean_std([a["all"] for a in got])
+                mods = ", ".join(f"{m} {format_mean_std([a[m] for a in got])}" for m in got[0] if m != "all")
+                all_ = format_mean_std([a["all"] for a in got])
                 lines.append(f"| {model} + {pen} | {SCORERS[scorer]} | {len(seeds)} | {all_} | {mods} |")
     diffs = comparisons({**results, **chance}, pairs, "auroc")
     return "\n\n".join([

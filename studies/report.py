@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,12 +11,13 @@ from mifusion.metrics import higher_is_better
 from mifusion.stats import (
     PairedDifference,
     format_holm_interval,
+    format_mean_std,
     holm_family,
     paired_difference,
     tost_paired,
     verdict,
 )
-from mifusion.stats import format_mean_std as mean_std
+from mifusion.writers import atomic_write_bytes, atomic_write_text
 from studies.common import ARMS_RUN, METRICS
 
 
@@ -33,7 +33,7 @@ def arm_table(results: dict[str, list[dict[str, float]]]) -> str:
     """Markdown: mean +- std (ddof=1) of every metric per arm."""
     lines = ["| arm | seeds | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
     for label, rows in results.items():
-        cells = [mean_std([r[k] for r in rows]) if all(k in r for r in rows) else "" for k in METRICS]
+        cells = [format_mean_std([r[k] for r in rows]) if all(k in r for r in rows) else "" for k in METRICS]
         lines.append(f"| {label} | {len(rows)} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -84,8 +84,6 @@ def comparison_table(diffs: Sequence[PairedDifference], metric: str = "mae") -> 
 
 def publish(report: str, out: Path, tiny: bool) -> int:
     """Writes ``out/report.md`` atomically (tiny runs marked as not results), prints it; returns exit code 0."""
-    from mifusion.writers import atomic_write_text
-
     report = report.rstrip("\n") + "\n\n## Arms: config and code hashes\n\n" + provenance_table(out) + "\n"
     if tiny:
         report = "**TINY MODE: smoke test only, not a result.**\n\n" + report
@@ -125,7 +123,6 @@ def forest_plot(diffs: Sequence[PairedDifference], path: Path, metric: str = "ma
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric}: treatment - base (mean; Holm-compatible interval, blue; unadjusted 95 %, grey)")
     fig.tight_layout()
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=150, bbox_inches="tight")  # nothing clipped (long labels, short figures)
+    # nothing clipped (long labels, short figures); written atomically
+    atomic_write_bytes(path, lambda handle: fig.savefig(handle, format="png", dpi=150, bbox_inches="tight"))
     plt.close(fig)
-    os.replace(tmp, path)

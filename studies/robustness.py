@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mifusion.stats import format_mean_std as mean_std
+from mifusion.stats import format_mean_std
 from studies.common import (
     Arm,
     run_arm,
@@ -70,7 +70,7 @@ def study(model: str, penalty: str, weight: float, dropout: float, seeds: list[i
     labels = [a.label for a in arms]
     inc = ["| condition (definition) | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for cond, by_arm in increases.items():
-        cells = " | ".join(mean_std([r["mae"] for r in by_arm[a]]) for a in labels)
+        cells = " | ".join(format_mean_std([r["mae"] for r in by_arm[a]]) for a in labels)
         inc.append(f"| {cond} | {cells} |")
     return "\n\n".join([
         f"# Robustness to dropped modalities ({model}; {ground}; seeds {seeds})",

@@ -126,7 +126,9 @@ def test_compare_tests_equivalence_and_bootstraps_clips(
 @pytest.mark.parametrize(
     ("extra", "message"),
     [(["--metric", "loss"], "--metric loss"), (["--alpha", "0.7"], "--alpha"), (["--margin", "-1"], "--margin"),
-     (["--bootstrap", "-2"], "--bootstrap"), (["--baseline", "/nonexistent/run"], "no results.json")],
+     (["--bootstrap", "-2"], "--bootstrap"), (["--baseline", "/nonexistent/run"], "no results.json"),
+     (["--bootstrap", "10", "--split", "valid"], "--bootstrap resamples"),
+     (["--bootstrap", "10", "--metric", "acc7"], "--bootstrap resamples")],
 )  # fmt: skip
 def test_compare_refuses_bad_settings_in_one_line(
     runs: dict[str, Path], capsys: pytest.CaptureFixture[str], extra: list[str], message: str

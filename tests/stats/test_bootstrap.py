@@ -64,4 +64,5 @@ def test_corr_statistic_matches_numpy() -> None:
     p, t = rng.normal(size=(3, 40)), rng.normal(size=(3, 40))
     ref = [np.corrcoef(p[i], t[i])[0, 1] for i in range(3)]
     assert S.STATISTICS["corr"](p, t) == pytest.approx(ref)
-    assert S.STATISTICS["corr"](np.ones((1, 5)), t[:1, :5])[0] == 0.0
+    assert np.isnan(S.STATISTICS["corr"](np.ones((1, 5)), t[:1, :5])[0])
+    assert np.isnan(S.STATISTICS["acc2_non0"](p[:1, :3], np.zeros((1, 3)))[0])

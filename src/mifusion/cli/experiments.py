@@ -169,7 +169,7 @@ def explain(args: argparse.Namespace) -> int:
 
 def compare(args: argparse.Namespace) -> int:
     """Handler of ``mifusion compare``: every setting is checked before any run is read."""
-    from mifusion.errors import ConfigError
+    from mifusion import stats
     from mifusion.evaluation.compare import KEY_METRICS, CompareSettings, compare_runs
 
     if args.metric not in KEY_METRICS:
@@ -180,6 +180,11 @@ def compare(args: argparse.Namespace) -> int:
         raise ConfigError(f"--margin {args.margin}: must be a positive number in the metric's unit")
     if args.bootstrap < 0 or (args.bootstrap and not args.baseline):
         raise ConfigError("--bootstrap N needs N >= 0 and a --baseline to compare with")
+    if args.bootstrap and (args.split != "test" or args.metric not in stats.STATISTICS):
+        raise ConfigError(
+            f"--bootstrap resamples the saved test predictions: use --split test and --metric one of "
+            f"{', '.join(sorted(stats.STATISTICS))}"
+        )
     if (args.margin is not None) and not args.baseline:
         raise ConfigError("--margin needs a --baseline to compare with")
     settings = CompareSettings(args.split, args.metric, args.alpha, args.margin, args.bootstrap)

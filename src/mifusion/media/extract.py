@@ -23,6 +23,8 @@ import numpy as np
 
 from mifusion.data.dataset import MultimodalDataset, SplitData
 from mifusion.errors import ConfigError, DataError
+from mifusion.media.decode import SAMPLE_RATE
+from mifusion.writers import atomic_write_bytes
 
 VIDEO = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".mpg", ".mpeg", ".m4v")
 AUDIO = (".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".aac")
@@ -63,6 +65,8 @@ def versions(settings: Settings) -> dict[str, str]:
             out[package] = version(package)
         except PackageNotFoundError:
             out[package] = "unknown"
+    if settings.vision:  # head yaw/pitch columns exist only with OpenCV: part of the cache key and the meta
+        out["opencv (head yaw/pitch)"] = "present" if importlib.util.find_spec("cv2") else "absent"
     return out
 
 
@@ -115,10 +119,7 @@ def _cached(job: tuple[str, str, Settings, str]) -> tuple[str, dict[str, np.ndar
     except BadClip as err:
         result = str(err)
     arrays: dict[str, Any] = {"skipped": np.asarray(result)} if isinstance(result, str) else dict(result)
-    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-    os.replace(tmp, entry)
+    atomic_write_bytes(entry, lambda handle: np.savez(handle, **arrays))
     return clip, result
 
 
@@ -221,7 +222,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
         "audio": {
             "extractor": settings.audio,
             "fps": settings.fps,
-            "sample_rate": 16000,
+            "sample_rate": SAMPLE_RATE,
             "columns": audio_cols,
         }
     }

@@ -1,5 +1,5 @@
 """Per-frame face descriptors: dlib's HOG face detector and the 68-point landmark model that the
-``face-recognition-models`` package ships, turned into the columns of :data:`manifest.VISION_BASE`
+``face-recognition-models`` package ships, turned into the columns of :data:`mifusion.data.feature_manifest.VISION_BASE`
 (plus head yaw and pitch through OpenCV's solvePnP when ``cv2`` is installed).
 """
 

@@ -36,18 +36,20 @@ def mae(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def acc2_non0(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Binary accuracy (%) of the sign on clips whose label is not 0, per row (the non0 Acc-2)."""
+    """Binary accuracy (%) of the sign on clips whose label is not 0, per row (the non0 Acc-2; NaN for a
+    row with no such clip, as :mod:`mifusion.metrics` reports it)."""
     keep = labels != 0
     hits = ((predictions > 0) == (labels > 0)) & keep
-    return 100.0 * hits.sum(axis=-1) / np.maximum(keep.sum(axis=-1), 1)
+    count = keep.sum(axis=-1)
+    return np.where(count > 0, 100.0 * hits.sum(axis=-1) / np.maximum(count, 1), np.nan)
 
 
 def corr(predictions: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Pearson correlation per row (0 where either side is constant)."""
+    """Pearson correlation per row (NaN where either side is constant, as :mod:`mifusion.metrics` reports)."""
     p = predictions - predictions.mean(axis=-1, keepdims=True)
     t = labels - labels.mean(axis=-1, keepdims=True)
     den = np.sqrt((p * p).sum(axis=-1) * (t * t).sum(axis=-1))
-    return np.where(den > 0, (p * t).sum(axis=-1) / np.where(den > 0, den, 1.0), 0.0)
+    return np.where(den > 0, (p * t).sum(axis=-1) / np.where(den > 0, den, 1.0), np.nan)
 
 
 STATISTICS: dict[str, Statistic] = {"mae": mae, "acc2_non0": acc2_non0, "corr": corr}
