@@ -118,8 +118,9 @@ def describe(features: dict[str, Any]) -> list[str]:
     """Lines of text for ``mifusion data inspect``: each modality's extractor, rate and columns."""
     lines = []
     for modality, entry in features.items():
+        per_word = ", averaged per word" if entry.get("steps") == "words" else ""
         lines.append(
-            f"  {modality}: {entry.get('extractor')} at {entry.get('fps')} frames/s "
+            f"  {modality}: {entry.get('extractor')} at {entry.get('fps')} frames/s{per_word} "
             f"({len(entry.get('columns', []))} columns)"
         )
         for i, col in enumerate(entry.get("columns", [])):

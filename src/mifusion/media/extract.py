@@ -208,8 +208,9 @@ def cache_dir(out: Path, settings: Settings) -> Path:
     return out.parent / f".{out.name}.extract-cache" / digest
 
 
-def manifest(settings: Settings) -> dict[str, Any]:
-    """meta["features"]: each extracted modality's extractor, frame rate and columns (name, unit)."""
+def manifest(settings: Settings, aligned: bool = False) -> dict[str, Any]:
+    """meta["features"]: each extracted modality's extractor, frame rate and columns (name, unit); with
+    ``aligned``, ``"steps": "words"`` (frames averaged per word) instead of ``"frames"``."""
     from mifusion.data.feature_manifest import columns
 
     if settings.audio == "librosa":
@@ -223,6 +224,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
             "extractor": settings.audio,
             "fps": settings.fps,
             "sample_rate": SAMPLE_RATE,
+            "steps": "words" if aligned else "frames",
             "columns": audio_cols,
         }
     }
@@ -232,6 +234,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
         out["vision"] = {
             "extractor": "dlib-68",
             "fps": settings.fps,
+            "steps": "words" if aligned else "frames",
             "columns": columns("vision", column_names()),
         }
     return out

@@ -57,6 +57,11 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
     features = meta["features"]
     settings = Settings(audio=features["audio"]["extractor"], fps=float(features["audio"]["fps"]),
                         vision="vision" in features)  # fmt: skip
+    if any(entry.get("steps") == "words" for entry in features.values()):
+        raise DataError(
+            f"{run_dir}: trained on word-aligned features (data extract --align words); one-clip "
+            "prediction takes frame-level features only, so it cannot score this run"
+        )
     check_installed(settings)
     try:
         sequences = clip_features(str(clip), settings)
