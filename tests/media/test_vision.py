@@ -12,14 +12,14 @@ import pytest
 
 from mifusion.cli import main
 
-from .makers import EXTRA, label_csv, require, speak
+from .makers import VISION, label_csv, require, speak
 
 FPS = 5
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
-    require((*EXTRA, "skimage"))
+    require((*VISION, "skimage"))
     import skimage.data
 
     return np.asarray(skimage.data.astronaut())

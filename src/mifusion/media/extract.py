@@ -44,7 +44,13 @@ def _needed(settings: Settings) -> dict[str, str]:
     modules = {"imageio_ffmpeg": "imageio-ffmpeg"}
     modules.update({"librosa": "librosa"} if settings.audio == "librosa" else {"opensmile": "opensmile"})
     if settings.vision:
-        modules.update({"dlib": "dlib-bin", "face_recognition_models": "face-recognition-models"})
+        modules.update(
+            {
+                "dlib": "dlib-bin",
+                "face_recognition_models": "face-recognition-models",
+                "cv2": "opencv-python-headless",
+            }
+        )
     return modules
 
 
@@ -65,8 +71,6 @@ def versions(settings: Settings) -> dict[str, str]:
             out[package] = version(package)
         except PackageNotFoundError:
             out[package] = "unknown"
-    if settings.vision:  # head yaw/pitch columns exist only with OpenCV: part of the cache key and the meta
-        out["opencv (head yaw/pitch)"] = "present" if importlib.util.find_spec("cv2") else "absent"
     return out
 
 

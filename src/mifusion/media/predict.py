@@ -67,12 +67,12 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
         sequences = clip_features(str(clip), settings)
     except BadClip as err:
         raise DataError(f"{clip}: {err}; no prediction") from None
-    for m, seq in sequences.items():  # e.g. vision with head yaw/pitch (OpenCV) here but not in training
+    for m, seq in sequences.items():  # e.g. vision with head yaw/pitch here, trained before they existed
         trained = len(features[m]["columns"])
         if seq.shape[-1] != trained:
             raise DataError(
                 f"{clip}: {m} gives {seq.shape[-1]} columns here but the run was trained on {trained}; "
-                "extract with the same packages (the media extra, and OpenCV or not) as the training data"
+                "extract the training data again with this version (vision gained head yaw/pitch columns)"
             )
     splits = {
         name: SplitData(
