@@ -120,3 +120,39 @@ def test_vision_through_the_cli_skips_a_faceless_clip(astronaut: np.ndarray, tmp
     assert split.ids.tolist() == ["face$_$0"]
     assert 1 <= split.lengths["vision"][0] <= split.sequences["vision"].shape[1]
     assert split.sequences["vision"][0, : split.lengths["vision"][0], 0].all()
+
+
+def test_cnn_face_detector(astronaut: np.ndarray, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mifusion.media.extract import Settings, cache_dir
+    from mifusion.media.vision import column_names, faces, vision_features
+
+    crop = np.ascontiguousarray(
+        astronaut[:300, 90:390]
+    )  # the face, on a third of the pixels (the CNN is slow)
+    grey = crop.mean(axis=2).astype(np.uint8)
+    found = faces(grey, "cnn")
+    assert len(found) == 1 and found[0][1] > 0.5  # one confident face (measured: 1.07 on the whole image)
+    hog, cnn = (vision_features(grey[None], (300, 300), d)[0] for d in ("hog", "cnn"))
+    names = column_names()
+    assert hog[0] == cnn[0] == 1  # both see the face
+    for name in (
+        "face_size",
+        "mouth_width",
+        "left_eye_open",
+    ):  # and put its landmarks in about the same places
+        assert cnn[names.index(name)] == pytest.approx(hog[names.index(name)], rel=0.05), name
+    assert faces(np.full_like(grey, 128), "cnn") == []  # a grey wall: no face
+    assert cache_dir(tmp_path / "o", Settings(vision=True, face_detector="cnn")) != cache_dir(
+        tmp_path / "o", Settings(vision=True)
+    )  # the cache key records the detector
+    argv = [
+        "data",
+        "extract",
+        str(tmp_path),
+        "--labels",
+        "x.csv",
+        str(tmp_path / "o"),
+        "--face-detector",
+        "cnn",
+    ]
+    assert main(argv) == 2 and "needs --vision" in capsys.readouterr().err

@@ -27,7 +27,11 @@ def _extract(args: argparse.Namespace) -> int:
     from mifusion.media.extract import Settings, check_installed
     from mifusion.media.run import alignment_path, extract_dataset, plan, report_path
 
-    settings = Settings(audio=args.audio, fps=args.fps, vision=args.vision)
+    if args.face_detector != "hog" and not args.vision:
+        raise ConfigError(
+            f"--face-detector {args.face_detector} needs --vision (faces are only looked for then)"
+        )
+    settings = Settings(audio=args.audio, fps=args.fps, vision=args.vision, face_detector=args.face_detector)
     check_installed(settings)
     check_destination(args.out, args.to)
     if args.encoder is not None and not (Path(args.encoder) / "config.json").is_file():
@@ -100,6 +104,10 @@ def register(data_sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--fps", type=_fps, default=25.0, help="frames per second of every modality (default 25)")
     p.add_argument("--vision", action="store_true", help="also extract dlib face features (video files)")
+    p.add_argument(
+        "--face-detector", dest="face_detector", default="hog", choices=("hog", "cnn"),
+        help="with --vision: dlib's HOG detector (default) or its CNN (MMOD) detector, slower on a CPU",
+    )  # fmt: skip
     p.add_argument(
         "--align", choices=("words",),
         help="average the frames within each word (word-aligned data, one step per word; needs --words)",

@@ -33,11 +33,13 @@ EXTENSIONS = VIDEO + AUDIO
 
 @dataclass(frozen=True)
 class Settings:
-    """What is extracted: the audio extractor, the frame rate of every modality, and vision on/off."""
+    """What is extracted: the audio extractor, the frame rate of every modality, vision on/off and its face
+    detector (``hog`` or ``cnn``; part of the cache key like every field)."""
 
     audio: str = "egemaps"
     fps: float = 25.0
     vision: bool = False
+    face_detector: str = "hog"
 
 
 def _needed(settings: Settings) -> dict[str, str]:
@@ -100,7 +102,7 @@ def clip_features(path: str, settings: Settings) -> dict[str, np.ndarray]:
         from mifusion.media.vision import vision_features
 
         frames, size = read_frames(path, settings.fps)
-        out["vision"] = vision_features(frames, size)
+        out["vision"] = vision_features(frames, size, settings.face_detector)
     return out
 
 
@@ -237,6 +239,7 @@ def manifest(settings: Settings, aligned: bool = False) -> dict[str, Any]:
 
         out["vision"] = {
             "extractor": "dlib-68",
+            "face_detector": settings.face_detector,
             "fps": settings.fps,
             "steps": "words" if aligned else "frames",
             "columns": columns("vision", column_names()),

@@ -56,7 +56,8 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
     meta = _training_meta(runs[0], run_dir)
     features = meta["features"]
     settings = Settings(audio=features["audio"]["extractor"], fps=float(features["audio"]["fps"]),
-                        vision="vision" in features)  # fmt: skip
+                        vision="vision" in features,
+                        face_detector=features.get("vision", {}).get("face_detector", "hog"))  # fmt: skip
     if any(entry.get("steps") == "words" for entry in features.values()):
         raise DataError(
             f"{run_dir}: trained on word-aligned features (data extract --align words); one-clip "

@@ -44,11 +44,33 @@ def column_names() -> list[str]:
     return [n for n, _ in VISION_BASE + VISION_POSE]
 
 
+FACE_DETECTORS = ("hog", "cnn")
+"""dlib's HOG frontal-face detector (default), or its CNN (MMOD) detector from ``face-recognition-models``."""
+
+
 @lru_cache(maxsize=1)
-def _dlib() -> tuple[Any, Any]:
+def _predictor() -> Any:
     import dlib
 
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(str(landmark_model()))
+    return dlib.shape_predictor(str(landmark_model()))
+
+
+@lru_cache(maxsize=2)
+def _detector(kind: str) -> Any:
+    import dlib
+
+    if kind == "cnn":
+        return dlib.cnn_face_detection_model_v1(str(landmark_model().parent / "mmod_human_face_detector.dat"))
+    return dlib.get_frontal_face_detector()
+
+
+def faces(grey: np.ndarray, detector: str = "hog") -> list[tuple[Any, float]]:
+    """(dlib rectangle, score) of every face dlib's ``detector`` finds in a grey uint8 image (no upsampling)."""
+    image = np.ascontiguousarray(grey, dtype=np.uint8)
+    if detector == "cnn":
+        return [(d.rect, float(d.confidence)) for d in _detector("cnn")(image, 0)]
+    rects, scores, _ = _detector("hog").run(image, 0, 0.0)
+    return list(zip(rects, (float(s) for s in scores), strict=True))
 
 
 def _dist(p: np.ndarray, a: int, b: int) -> float:
@@ -132,22 +154,21 @@ def head_pose(points: np.ndarray, size: tuple[int, int]) -> list[float]:
     return list(pose_angles(rotation))
 
 
-def landmarks(grey: np.ndarray) -> np.ndarray | None:
+def landmarks(grey: np.ndarray, detector: str = "hog") -> np.ndarray | None:
     """(68, 2) landmark pixels of the most confidently detected face in a grey image, or None."""
-    detector, predictor = _dlib()
-    image = np.ascontiguousarray(grey, dtype=np.uint8)
-    faces, scores, _ = detector.run(image, 0, 0.0)
-    if not faces:
+    found = faces(grey, detector)
+    if not found:
         return None
-    shape = predictor(image, faces[int(np.argmax(scores))])
+    box = max(found, key=lambda f: f[1])[0]
+    shape = _predictor()(np.ascontiguousarray(grey, dtype=np.uint8), box)
     return np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
 
 
-def vision_features(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def vision_features(frames: np.ndarray, size: tuple[int, int], detector: str = "hog") -> np.ndarray:
     """(T, D) float32 columns for (T, H, W) grey frames; BadClip("no face") when no frame has one."""
     out = np.zeros((len(frames), len(VISION_BASE) + len(VISION_POSE)), np.float32)
     for t, frame in enumerate(frames):
-        points = landmarks(frame)
+        points = landmarks(frame, detector)
         if points is None:
             continue
         out[t] = [1.0, *descriptors(points, size[0]), *head_pose(points, size)]
