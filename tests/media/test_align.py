@@ -4,6 +4,7 @@ read by the aligned models (EF-LSTM on word-level text features, MAG-BERT on the
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,9 @@ def _clips(tmp_path: Path) -> tuple[Path, Path, Path]:
     return media, labels, words
 
 
-def test_extract_align_words_end_to_end(tmp_path: Path, tiny_encoder_dir: str) -> None:
+def test_extract_align_words_end_to_end(
+    tmp_path: Path, tiny_encoder_dir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     require()
     from mifusion.data.io import load_dataset
 
@@ -135,6 +138,17 @@ def test_extract_align_words_end_to_end(tmp_path: Path, tiny_encoder_dir: str) -
         "--out", str(run), "--quiet", "--set", "train.epochs=1", "model.hidden_dim=8", "train.batch_size=2",
         "train.num_threads=1", "train.device=cpu",
     ]) == 0  # fmt: skip
+
+    # one clip through the run, with its word timings: the same as its row of the aligned dataset
+    pred = tmp_path / "pred.csv"
+    assert main(["predict", str(run), str(aligned), "--out", str(pred)]) == 0
+    expected = float(pred.read_text().splitlines()[1].split(",")[1])
+    capsys.readouterr()
+    clip = media / "v" / "2.wav"
+    assert main(["predict", str(run), str(clip), "--words", str(words), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["prediction"] == pytest.approx(expected, abs=1e-4)
+    assert main(["predict", str(run), str(clip), "--text", "very good"]) == 2
+    assert "give the clip's word timings: --words FILE" in capsys.readouterr().err
 
 
 def test_mag_bert_trains_on_the_word_text(tmp_path: Path, tiny_encoder_dir: str) -> None:
