@@ -68,6 +68,12 @@ def test_word_timings_from_a_cmu_sdk_csd(tmp_path: Path) -> None:
         "v$_$1": [("good", 0.1, 0.4), ("movie", 0.5, 0.9)],
         "w$_$2": [("bad", 0.0, 0.3)],
     }
+    numbers = tmp_path / "covarep.csd"  # a feature sequence given as the words
+    with h5py.File(numbers, "w") as handle:
+        handle.create_dataset("covarep/data/v/features", data=np.zeros((2, 3)))
+        handle.create_dataset("covarep/data/v/intervals", data=np.array([[0.0, 0.1], [0.1, 0.2]]))
+    with pytest.raises(DataError, match="a words sequence holds strings"):
+        read_word_timings(numbers)
 
 
 def test_check_timings_needs_every_clip_and_words_inside_it() -> None:
