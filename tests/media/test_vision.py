@@ -156,3 +156,39 @@ def test_cnn_face_detector(astronaut: np.ndarray, tmp_path: Path, capsys: pytest
         "cnn",
     ]
     assert main(argv) == 2 and "needs --vision" in capsys.readouterr().err
+
+
+def test_vision_aligned_to_words(astronaut: np.ndarray, tmp_path: Path) -> None:
+    """--vision --align words: the face columns of the clip's frames averaged per word."""
+    from mifusion.data.io import load_dataset
+    from mifusion.media.decode import read_frames
+    from mifusion.media.vision import column_names, vision_features
+
+    media, rows, lines = tmp_path / "clips", [], ["video_id,clip_id,word,start,end"]
+    media.mkdir()
+    points = _landmarks(astronaut)
+    video = (
+        [astronaut] * 2
+        + [_open_mouth(astronaut, points, 1.3)] * 2
+        + [_open_mouth(astronaut, points, 1.6)] * 4
+    )
+    for clip, mode in zip("012", ("train", "valid", "test"), strict=True):
+        _write(media / f"face$_${clip}.mp4", video, speak(tmp_path / f"s{clip}.wav", "good movie"))
+        rows.append(("face", clip, "good movie", 1.0, mode))
+        lines += [
+            f"face,{clip},good,0.0,0.5",
+            f"face,{clip},movie,0.5,1.2",
+        ]  # centres 0.1, 0.3 | 0.5 ... 1.1 s
+    (tmp_path / "words.csv").write_text("\n".join(lines) + "\n")
+    labels = label_csv(tmp_path / "label.csv", rows)
+    out = tmp_path / "aligned"
+    argv = ["data", "extract", str(media), "--labels", str(labels), str(out), "--vision", "--fps", str(FPS)]
+    assert main([*argv, "--align", "words", "--words", str(tmp_path / "words.csv"), "--quiet"]) == 0
+    split = load_dataset(out)["train"]
+    assert split.sequences["vision"].shape == (1, 2, len(column_names())) and split.lengths["vision"][0] == 2
+    frames = vision_features(*read_frames(str(media / "face$_$0.mp4"), FPS))  # the same clip, per frame
+    expected = [frames[0:2].mean(axis=0), frames[2:6].mean(axis=0)]  # frames 0-1 and 2-5
+    np.testing.assert_allclose(split.sequences["vision"][0], expected, rtol=1e-5, atol=1e-5)
+    mouth = column_names().index("mouth_open")
+    assert expected[1][mouth] - expected[0][mouth] > 0.03  # the words differ: the mouth opens in the second
+    assert "vision_filled" in (tmp_path / "aligned.alignment.csv").read_text().splitlines()[0]
