@@ -67,19 +67,19 @@ def time_extractor(name: str, clips: list[Path], fps: float) -> dict[str, Any]:
     audio_seconds = 0.0
     for i, clip in enumerate(clips):
         t0 = time.perf_counter()
-        if name == "vision":
+        if name.startswith("vision"):
             frames, size = read_frames(str(clip), fps)
         else:
             samples = read_audio(str(clip))
         t1 = time.perf_counter()
-        if name == "vision":
-            vision_features(frames, size)
+        if name.startswith("vision"):
+            vision_features(frames, size, "cnn" if name == "vision-cnn" else "hog")
         else:
             audio_features(samples, name, fps)
         t2 = time.perf_counter()
         if i:
             decode, features = decode + t1 - t0, features + t2 - t1
-            if name != "vision":
+            if not name.startswith("vision"):
                 audio_seconds += len(samples) / 16000
     total, n = decode + features, len(clips) - 1
     return {
@@ -109,13 +109,16 @@ def main(argv: Sequence[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--seconds", type=float, default=4.0, help="approximate clip length")
     parser.add_argument("--fps", type=float, default=25.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--extractors", nargs="*", default=["egemaps", "compare", "librosa", "vision"])
+    parser.add_argument(
+        "--extractors", nargs="*", default=["egemaps", "compare", "librosa", "vision"],
+        help="also vision-cnn (dlib's CNN face detector: seconds per frame on a CPU; use few clips, low --fps)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.smoke:
         args.clips, args.seconds, args.extractors = 2, 1.0, ["egemaps", "vision"]
     with tempfile.TemporaryDirectory(prefix="mifusion-extract-") as tmp:
         folder = Path(tmp)
-        video = "vision" in args.extractors
+        video = any(name.startswith("vision") for name in args.extractors)
         clips = make_clips(folder, args.clips, args.seconds, video)
         rows = [time_extractor(name, clips, args.fps) for name in args.extractors]
         rows.append(time_loop(clips, args.fps, args.workers, folder))

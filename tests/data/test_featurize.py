@@ -100,3 +100,28 @@ def test_cli_featurize_then_train_reads_text_features(
            "--modalities", "text,audio"]  # fmt: skip
     assert main([*run, "--set", "train.epochs=1", "train.num_threads=1", "model.hidden_dim=8"]) == 0
     assert (tmp_path / "run" / "results.json").exists()
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast tokenizer", "slow tokenizer"])
+def test_word_features_average_each_words_pieces(tmp_path: Path, fast: bool) -> None:
+    """``encode_words`` (data extract --align words): one state per word, the mean of its word pieces."""
+    import torch
+
+    from mifusion.data.featurize import encode_words
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text(
+        "\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "very", "good", "mov", "##ie"]) + "\n"
+    )
+    tokenizer = (transformers.BertTokenizerFast if fast else transformers.BertTokenizer)(str(vocab))
+
+    class Ids(torch.nn.Module):  # the "encoder" returns each token's id as its state
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> object:
+            return type("Out", (), {"last_hidden_state": input_ids[..., None].float()})()
+
+    words = [["very", "good", "movie"], ["movie"]]  # ids: very 5, good 6, movie = mov 7 + ##ie 8
+    feats, truncated = encode_words(words, tokenizer, Ids(), max_tokens=50, width=4)
+    assert feats.states[:, :, 0].tolist() == [[5.0, 6.0, 7.5, 0.0], [7.5, 0.0, 0.0, 0.0]]
+    assert feats.lengths.tolist() == [3, 1] and truncated == 0
+    feats, truncated = encode_words(words, tokenizer, Ids(), max_tokens=4, width=3)  # [CLS] very good [SEP]
+    assert feats.states[0, :, 0].tolist() == [5.0, 6.0, 0.0] and truncated == 1

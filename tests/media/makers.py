@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 EXTRA = ("opensmile", "librosa", "imageio_ffmpeg", "dlib", "face_recognition_models")
+VISION = (*EXTRA, "cv2")
+"""What --vision needs besides: OpenCV (head pose)."""
 
 
 def require(modules: tuple[str, ...] = EXTRA, programs: tuple[str, ...] = ("espeak-ng",)) -> None:

@@ -58,6 +58,10 @@ def test_extract_train_predict(
     assert result["prediction"] == pytest.approx(float(predictions[1]["prediction"]), abs=1e-4)
     assert main(["predict", str(run), str(clip)]) == 2  # a clip needs its transcript
     assert "needs its transcript" in capsys.readouterr().err
+    words = tmp_path / "words.csv"
+    words.write_text("video_id,clip_id,word,start,end\nv3,2,good,0.0,0.3\n")
+    assert main(["predict", str(run), str(clip), "--text", "good", "--words", str(words)]) == 2
+    assert "trained on frame-level features, not word-aligned ones; drop --words" in capsys.readouterr().err
 
 
 def test_a_run_on_other_features_is_refused_in_one_line(tmp_path: Path) -> None:

@@ -7,13 +7,13 @@ import math
 import sys
 from pathlib import Path
 
-from .makers import EXTRA, require
+from .makers import VISION, require
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def test_smoke_run_writes_its_table(tmp_path: Path) -> None:
-    require((*EXTRA, "skimage"))
+    require((*VISION, "skimage"))
     for name in ("common", "extract_speed"):
         sys.modules.pop(name, None)  # other folders have a ``common`` too
     sys.path.insert(0, str(BENCHMARKS))

@@ -53,3 +53,7 @@ def test_describe_lists_rate_and_units() -> None:
     lines = describe({"audio": {"extractor": "librosa", "fps": 10.0, "columns": columns("librosa")}})
     assert lines[0] == "  audio: librosa at 10.0 frames/s (20 columns)"
     assert lines[1].strip() == "0 f0: Hz, librosa.pyin fundamental frequency (0 when unvoiced)"
+    aligned = {
+        "audio": {"extractor": "egemaps", "fps": 25.0, "steps": "words", "columns": columns("egemaps")}
+    }
+    assert describe(aligned)[0] == "  audio: egemaps at 25.0 frames/s, averaged per word (25 columns)"

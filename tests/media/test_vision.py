@@ -12,14 +12,14 @@ import pytest
 
 from mifusion.cli import main
 
-from .makers import EXTRA, label_csv, require, speak
+from .makers import VISION, label_csv, require, speak
 
 FPS = 5
 
 
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
-    require((*EXTRA, "skimage"))
+    require((*VISION, "skimage"))
     import skimage.data
 
     return np.asarray(skimage.data.astronaut())
@@ -120,3 +120,75 @@ def test_vision_through_the_cli_skips_a_faceless_clip(astronaut: np.ndarray, tmp
     assert split.ids.tolist() == ["face$_$0"]
     assert 1 <= split.lengths["vision"][0] <= split.sequences["vision"].shape[1]
     assert split.sequences["vision"][0, : split.lengths["vision"][0], 0].all()
+
+
+def test_cnn_face_detector(astronaut: np.ndarray, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mifusion.media.extract import Settings, cache_dir
+    from mifusion.media.vision import column_names, faces, vision_features
+
+    crop = np.ascontiguousarray(
+        astronaut[:300, 90:390]
+    )  # the face, on a third of the pixels (the CNN is slow)
+    grey = crop.mean(axis=2).astype(np.uint8)
+    found = faces(grey, "cnn")
+    assert len(found) == 1 and found[0][1] > 0.5  # one confident face (measured: 1.07 on the whole image)
+    hog, cnn = (vision_features(grey[None], (300, 300), d)[0] for d in ("hog", "cnn"))
+    names = column_names()
+    assert hog[0] == cnn[0] == 1  # both see the face
+    for name in (
+        "face_size",
+        "mouth_width",
+        "left_eye_open",
+    ):  # and put its landmarks in about the same places
+        assert cnn[names.index(name)] == pytest.approx(hog[names.index(name)], rel=0.05), name
+    assert faces(np.full_like(grey, 128), "cnn") == []  # a grey wall: no face
+    assert cache_dir(tmp_path / "o", Settings(vision=True, face_detector="cnn")) != cache_dir(
+        tmp_path / "o", Settings(vision=True)
+    )  # the cache key records the detector
+    argv = [
+        "data",
+        "extract",
+        str(tmp_path),
+        "--labels",
+        "x.csv",
+        str(tmp_path / "o"),
+        "--face-detector",
+        "cnn",
+    ]
+    assert main(argv) == 2 and "needs --vision" in capsys.readouterr().err
+
+
+def test_vision_aligned_to_words(astronaut: np.ndarray, tmp_path: Path) -> None:
+    """--vision --align words: the face columns of the clip's frames averaged per word."""
+    from mifusion.data.io import load_dataset
+    from mifusion.media.decode import read_frames
+    from mifusion.media.vision import column_names, vision_features
+
+    media, rows, lines = tmp_path / "clips", [], ["video_id,clip_id,word,start,end"]
+    media.mkdir()
+    points = _landmarks(astronaut)
+    video = (
+        [astronaut] * 2
+        + [_open_mouth(astronaut, points, 1.3)] * 2
+        + [_open_mouth(astronaut, points, 1.6)] * 4
+    )
+    for clip, mode in zip("012", ("train", "valid", "test"), strict=True):
+        _write(media / f"face$_${clip}.mp4", video, speak(tmp_path / f"s{clip}.wav", "good movie"))
+        rows.append(("face", clip, "good movie", 1.0, mode))
+        lines += [
+            f"face,{clip},good,0.0,0.5",
+            f"face,{clip},movie,0.5,1.2",
+        ]  # centres 0.1, 0.3 | 0.5 ... 1.1 s
+    (tmp_path / "words.csv").write_text("\n".join(lines) + "\n")
+    labels = label_csv(tmp_path / "label.csv", rows)
+    out = tmp_path / "aligned"
+    argv = ["data", "extract", str(media), "--labels", str(labels), str(out), "--vision", "--fps", str(FPS)]
+    assert main([*argv, "--align", "words", "--words", str(tmp_path / "words.csv"), "--quiet"]) == 0
+    split = load_dataset(out)["train"]
+    assert split.sequences["vision"].shape == (1, 2, len(column_names())) and split.lengths["vision"][0] == 2
+    frames = vision_features(*read_frames(str(media / "face$_$0.mp4"), FPS))  # the same clip, per frame
+    expected = [frames[0:2].mean(axis=0), frames[2:6].mean(axis=0)]  # frames 0-1 and 2-5
+    np.testing.assert_allclose(split.sequences["vision"][0], expected, rtol=1e-5, atol=1e-5)
+    mouth = column_names().index("mouth_open")
+    assert expected[1][mouth] - expected[0][mouth] > 0.03  # the words differ: the mouth opens in the second
+    assert "vision_filled" in (tmp_path / "aligned.alignment.csv").read_text().splitlines()[0]

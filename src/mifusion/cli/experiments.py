@@ -122,8 +122,10 @@ def predict(args: argparse.Namespace) -> int:
 
     if Path(args.data).suffix.lower() in EXTENSIONS:  # one clip: extracted like the run's training data
         return _predict_clip(args)
-    if args.text is not None or args.out is None:
-        raise ConfigError("predict on a dataset needs --out CSV (and takes no --text: that is for one clip)")
+    if args.text is not None or args.words is not None or args.out is None:
+        raise ConfigError(
+            "predict on a dataset needs --out CSV (and takes no --text or --words: they are for one clip)"
+        )
     count = predict_file(Path(args.run_dir), args.data, Path(args.out), args.split, args.seed)
     which = f"seed {args.seed}" if args.seed is not None else "mean over the run's seeds"
     print(f"wrote {count} predictions for the {args.split} split of {args.data} ({which}) to {args.out}")
@@ -141,13 +143,15 @@ def _transcript(text: str) -> str:
 
 
 def _predict_clip(args: argparse.Namespace) -> int:
-    from mifusion.media.predict import predict_clip
+    from mifusion.media.predict import clip_words, predict_clip
 
-    if args.text is None:
+    if args.text is None and args.words is None:
         raise ConfigError(
-            f"{args.data}: one clip needs its transcript: --text 'WHAT IS SAID' (or --text @FILE)"
+            f"{args.data}: one clip needs its transcript: --text 'WHAT IS SAID' (or --text @FILE; "
+            "--words FILE for a run trained on word-aligned features)"
         )
-    result = predict_clip(Path(args.run_dir), args.data, args.text, args.seed)
+    words = clip_words(args.words, Path(args.data)) if args.words is not None else None
+    result = predict_clip(Path(args.run_dir), args.data, args.text, args.seed, words=words)
     if args.json:
         print_json(result)
         return 0
@@ -255,6 +259,10 @@ def register(sub: Any) -> None:
         "--out", help="CSV file to write (id, prediction[, label]); needed unless DATA is one clip"
     )
     p.add_argument("--text", type=_transcript, help="one clip: its transcript, or @FILE to read it from FILE")
+    p.add_argument(
+        "--words", metavar="FILE",
+        help="one clip, run trained with data extract --align words: the clip's word timings (CSV or .csd)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="one clip: print the result as JSON")
     p.add_argument(
         "--split", default="test", help="which split of DATA to predict (default test; also train, valid)"

@@ -25,27 +25,43 @@ def _extract(args: argparse.Namespace) -> int:
     from mifusion.data.label_csv import read_label_csv
     from mifusion.errors import ConfigError
     from mifusion.media.extract import Settings, check_installed
-    from mifusion.media.run import extract_dataset, plan, report_path
+    from mifusion.media.run import alignment_path, extract_dataset, plan, report_path
 
-    settings = Settings(audio=args.audio, fps=args.fps, vision=args.vision)
+    if args.face_detector != "hog" and not args.vision:
+        raise ConfigError(
+            f"--face-detector {args.face_detector} needs --vision (faces are only looked for then)"
+        )
+    settings = Settings(audio=args.audio, fps=args.fps, vision=args.vision, face_detector=args.face_detector)
     check_installed(settings)
     check_destination(args.out, args.to)
     if args.encoder is not None and not (Path(args.encoder) / "config.json").is_file():
         raise ConfigError(f"--encoder {args.encoder}: not a local transformers model folder (no config.json)")
+    if (args.align == "words") != (args.words is not None):
+        raise ConfigError("--align words and --words FILE go together: the word timings align the frames")
+    words = None
+    if args.words is not None:
+        from mifusion.media.words import read_word_timings
+
+        words = read_word_timings(args.words)
     labels = read_label_csv(args.labels)
     found, missing = plan(args.media_dir, labels)  # refuses an empty match before any work
     print(f"{len(found)} clips with media, {len(missing)} without; {args.workers} worker(s)")
+    truncated: list[int] = []
 
     def save(dataset: Any) -> None:
         if args.encoder is not None:
-            from mifusion.data.featurize import featurize_text
+            from mifusion.data.featurize import featurize_text, featurize_words
 
-            dataset = featurize_text(dataset, args.encoder, max_tokens=args.max_tokens)
+            if words is not None:
+                dataset = featurize_words(dataset, args.encoder, max_tokens=args.max_tokens)
+                truncated.append(int(dataset.meta["text_features"]["truncated_words"]))
+            else:
+                dataset = featurize_text(dataset, args.encoder, max_tokens=args.max_tokens)
         save_dataset(dataset, args.out, args.to)
 
     dataset, skipped = extract_dataset(
         args.media_dir, labels, args.out, settings, args.workers, progress=not args.quiet,
-        keep_cache=args.keep_cache, save=save,
+        keep_cache=args.keep_cache, save=save, words=words,
     )  # fmt: skip
     dims = ", ".join(f"{m} {d}" for m, d in dataset.feature_dims().items())
     sizes = ", ".join(f"{s.name} {len(s)}" for s in dataset)
@@ -53,6 +69,14 @@ def _extract(args: argparse.Namespace) -> int:
         f"wrote {args.out} ({dataset_writer(args.out, args.to)}; {sizes}; features {dims} at {args.fps:g}/s); "
         f"{len(skipped)} clip(s) skipped, listed in {report_path(args.out)}"
     )
+    alignment = dataset.meta["extraction"].get("alignment")
+    if alignment is not None:
+        filled = ", ".join(f"{m} {n}" for m, n in alignment["filled"].items())
+        text = f"; {truncated[0]} word(s) past --max-tokens have zero text features" if truncated else ""
+        print(
+            f"aligned to {alignment['words']} words (one step per word); words without a frame, filled with "
+            f"the nearest frame: {filled}{text}; per clip in {alignment_path(args.out)}"
+        )
     return 0
 
 
@@ -66,7 +90,8 @@ def register(data_sub: Any) -> None:
         "extract audio (and face) features from a folder of clips named by a label.csv's ids",
         "  mifusion data extract clips/ --labels clips/label.csv mydata\n"
         "  mifusion data extract clips/ --labels label.csv mydata.pkl --audio librosa --fps 10\n"
-        "  mifusion data extract clips/ --labels label.csv mydata --vision --workers 2\n",
+        "  mifusion data extract clips/ --labels label.csv mydata --vision --workers 2\n"
+        "  mifusion data extract clips/ --labels label.csv mydata --vision --align words --words words.csv\n",
         _extract,
     )
     p.add_argument("media_dir", help="folder of clips: VIDEO_ID/CLIP_ID.EXT or VIDEO_ID$_$CLIP_ID.EXT")
@@ -79,6 +104,18 @@ def register(data_sub: Any) -> None:
     )  # fmt: skip
     p.add_argument("--fps", type=_fps, default=25.0, help="frames per second of every modality (default 25)")
     p.add_argument("--vision", action="store_true", help="also extract dlib face features (video files)")
+    p.add_argument(
+        "--face-detector", dest="face_detector", default="hog", choices=("hog", "cnn"),
+        help="with --vision: dlib's HOG detector (default) or its CNN (MMOD) detector, slower on a CPU",
+    )  # fmt: skip
+    p.add_argument(
+        "--align", choices=("words",),
+        help="average the frames within each word (word-aligned data, one step per word; needs --words)",
+    )  # fmt: skip
+    p.add_argument(
+        "--words", metavar="FILE",
+        help="word timings: CSV (video_id,clip_id,word,start,end; seconds in the clip) or CMU-SDK words .csd",
+    )  # fmt: skip
     p.add_argument(
         "--workers", type=positive_int, default=1, help="processes; they split the cores (default 1)"
     )

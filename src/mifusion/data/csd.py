@@ -82,8 +82,28 @@ def _read_numbers(dataset: Any, path: Path, name: str) -> np.ndarray:
     return np.asarray(dataset[()])
 
 
-def read_sequence(path: str | Path) -> ComputationalSequence:
-    """Reads one .csd file (raises DataError on a malformed or truncated file)."""
+def _read_words(dataset: Any, path: Path, name: str) -> np.ndarray:
+    """Reads an HDF5 dataset of words (byte or variable-length strings, e.g. CMU-SDK's ``words``) as (T, 1) str."""
+    from mifusion.files import check_memory
+
+    if dataset.dtype.kind not in "SO":
+        raise DataError(f"{path}: {name} has dtype {dataset.dtype}; a words sequence holds strings")
+    check_memory(
+        float(np.prod(dataset.shape, dtype=np.float64)) * max(dataset.dtype.itemsize, 16) * 4,
+        f"{path}: {name} (declared shape {dataset.shape})",
+        "the file is corrupt or too large for this machine",
+    )
+    raw = np.asarray(dataset[()]).reshape(-1)
+    words = [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in raw.tolist()]
+    return np.asarray(words, dtype=str).reshape(-1, 1)
+
+
+def read_sequence(path: str | Path, words: bool = False) -> ComputationalSequence:
+    """Reads one .csd file (raises DataError on a malformed or truncated file).
+
+    ``words=True`` reads a words sequence (CMU-SDK's ``TimestampedWords``): its features are strings,
+    returned as a (T, 1) str array.
+    """
     import h5py
 
     from mifusion.files import require_regular_file
@@ -102,8 +122,11 @@ def read_sequence(path: str | Path) -> ComputationalSequence:
             for vid, group in root["data"].items():
                 if "features" not in group or "intervals" not in group:
                     raise DataError(f"{path}: video {vid!r} lacks 'features' or 'intervals'")
-                feats = _read_numbers(group["features"], path, f"data/{vid}/features")
-                feats = feats.reshape(len(feats), -1).astype(np.float32, copy=False)
+                if words:
+                    feats = _read_words(group["features"], path, f"data/{vid}/features")
+                else:
+                    feats = _read_numbers(group["features"], path, f"data/{vid}/features")
+                    feats = feats.reshape(len(feats), -1).astype(np.float32, copy=False)
                 intervals = _read_numbers(group["intervals"], path, f"data/{vid}/intervals").astype(
                     np.float64
                 )

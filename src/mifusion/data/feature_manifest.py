@@ -88,10 +88,13 @@ VISION_BASE = [
 ]
 """Per-frame face descriptors from dlib's 68 landmarks, normalised by the inter-ocular distance."""
 VISION_POSE = [
-    ("head_yaw", "degrees (OpenCV solvePnP on a generic 3-D face)"),
-    ("head_pitch", "degrees (OpenCV solvePnP on a generic 3-D face)"),
+    (
+        "head_yaw",
+        "degrees (OpenCV solvePnP on a generic 3-D face; positive = turned towards the image's left)",
+    ),
+    ("head_pitch", "degrees (OpenCV solvePnP on a generic 3-D face; positive = tilted down)"),
 ]
-"""Head pose columns, present only when OpenCV (cv2) is installed."""
+"""Head pose columns (extractions made before OpenCV joined the ``media`` extra lack them)."""
 
 
 def unit_of(extractor: str, name: str) -> str:
@@ -103,7 +106,8 @@ def unit_of(extractor: str, name: str) -> str:
 
 
 def columns(extractor: str, names: list[str] | None = None) -> list[dict[str, str]]:
-    """``[{"name", "unit"}]`` of an audio extractor, or of ``vision`` (pose when ``names`` includes it)."""
+    """``[{"name", "unit"}]`` of an audio extractor, or of ``vision`` (the pose columns when ``names``
+    includes them, as every extraction since OpenCV joined the ``media`` extra does)."""
     if extractor == "librosa":
         return [{"name": n, "unit": u} for n, u in LIBROSA]
     if extractor == "vision":
@@ -118,8 +122,9 @@ def describe(features: dict[str, Any]) -> list[str]:
     """Lines of text for ``mifusion data inspect``: each modality's extractor, rate and columns."""
     lines = []
     for modality, entry in features.items():
+        per_word = ", averaged per word" if entry.get("steps") == "words" else ""
         lines.append(
-            f"  {modality}: {entry.get('extractor')} at {entry.get('fps')} frames/s "
+            f"  {modality}: {entry.get('extractor')} at {entry.get('fps')} frames/s{per_word} "
             f"({len(entry.get('columns', []))} columns)"
         )
         for i, col in enumerate(entry.get("columns", [])):

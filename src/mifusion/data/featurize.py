@@ -10,7 +10,7 @@ at the price of a frozen encoder: a model trained on these features cannot fine-
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, NamedTuple, get_args
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -144,4 +144,107 @@ def featurize_text(
     meta = {k: v for k, v in dataset.meta.items() if k != "tokenizer"}
     meta["aligned"] = False  # word-piece steps (or one pooled step) no longer line up with words
     meta["text_features"] = {"encoder": str(pretrained), "pooling": pooling, "max_tokens": max_tokens}
+    return MultimodalDataset(splits, meta)
+
+
+def _word_pieces(words: list[str], tokenizer: Any, max_tokens: int) -> tuple[list[int], list[int | None]]:
+    """Token ids of a word list ([CLS]/[SEP] included, truncated to ``max_tokens``) and each token's word."""
+    if getattr(tokenizer, "is_fast", False):
+        encoded = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_tokens)
+        return list(encoded["input_ids"]), list(encoded.word_ids())
+    pieces: list[int] = []
+    owner: list[int | None] = []
+    for j, word in enumerate(words):  # slow tokenizers: each word on its own
+        ids = tokenizer(word, add_special_tokens=False)["input_ids"]
+        pieces += ids
+        owner += [j] * len(ids)
+    marked = list(tokenizer.build_inputs_with_special_tokens([-1]))  # where the pieces go
+    lead, specials = marked.index(-1), len(marked) - 1
+    budget = max(max_tokens - specials, 0)
+    pieces, owner = pieces[:budget], owner[:budget]
+    full = tokenizer.build_inputs_with_special_tokens(pieces)
+    words_of: list[int | None] = [None] * len(full)
+    words_of[lead : lead + len(owner)] = owner
+    return list(full), words_of
+
+
+def encode_words(
+    word_lists: list[list[str]], tokenizer: Any, model: Any, max_tokens: int, width: int, batch_size: int = 64
+) -> tuple[TextFeatures, int]:
+    """One state per word: the mean of its word-piece states -> ((N, width, D), lengths = word counts),
+    and the number of words that truncation at ``max_tokens`` left without a piece (their state is 0)."""
+    import torch
+
+    encoded = [_word_pieces(words, tokenizer, max_tokens) for words in word_lists]
+    pad = tokenizer.pad_token_id if getattr(tokenizer, "pad_token_id", None) is not None else 0
+    states: np.ndarray | None = None
+    truncated = 0
+    with torch.inference_mode():
+        for start in range(0, len(encoded), batch_size):
+            rows = encoded[start : start + batch_size]
+            longest = max(len(ids) for ids, _ in rows)
+            ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+            mask = torch.zeros((len(rows), longest), dtype=torch.long)
+            for r, (row, _) in enumerate(rows):
+                ids[r, : len(row)] = torch.as_tensor(row)
+                mask[r, : len(row)] = 1
+            out = model(input_ids=ids, attention_mask=mask).last_hidden_state.float().numpy()
+            if states is None:
+                states = np.zeros((len(encoded), width, out.shape[-1]), dtype=np.float32)
+            for r, (_, owner) in enumerate(rows):
+                n = len(word_lists[start + r])
+                owners = np.asarray([-1 if o is None else o for o in owner])
+                for j in range(n):
+                    hit = owners == j
+                    if hit.any():
+                        states[start + r, j] = out[r, : len(owners)][hit].mean(axis=0)
+                    else:
+                        truncated += 1
+    if states is None:
+        raise DataError("no texts to encode; every split needs at least one sample")
+    lengths = np.asarray([len(w) for w in word_lists], dtype=np.int64)
+    return TextFeatures(states, lengths), truncated
+
+
+def featurize_words(
+    dataset: MultimodalDataset, pretrained: str, max_tokens: int = 50, batch_size: int = 64
+) -> MultimodalDataset:
+    """Word-aligned text features: each split's ``raw_text`` is a space-separated word sequence (what
+    ``data extract --align words`` writes) and each word gets the mean of its word-piece states, so the
+    text has one step per word like the aligned audio and vision (padded to the longest clip overall).
+
+    ``meta["text_features"]`` records the encoder, ``pooling: "words"``, the token limit and
+    ``truncated_words`` (words beyond ``max_tokens`` tokens: state 0).
+    """
+    from mifusion.encoders.text import load_tokenizer, load_transformer
+
+    missing = [s.name for s in dataset if s.raw_text is None]
+    if missing:
+        raise DataError(f"split {missing[0]!r} has no raw_text; word features need the word sequences")
+    tokenizer = load_tokenizer(pretrained, option="--encoder")
+    model = load_transformer(pretrained, option="--encoder")
+    model.eval()
+    word_lists = {s.name: [t.split() for t in s.raw_text or []] for s in dataset}
+    width = max(max((len(w) for w in lists), default=1) for lists in word_lists.values())
+    splits: dict[str, SplitData] = {}
+    truncated = 0
+    for split in dataset:
+        feats, count = encode_words(word_lists[split.name], tokenizer, model, max_tokens, width, batch_size)
+        truncated += count
+        splits[split.name] = SplitData(
+            name=split.name,
+            ids=split.ids,
+            labels=split.labels,
+            sequences={**split.sequences, "text": feats.states},
+            lengths={**split.lengths, "text": feats.lengths},
+            raw_text=split.raw_text,
+            unimodal_labels=dict(split.unimodal_labels),
+        )
+    meta = {k: v for k, v in dataset.meta.items() if k != "tokenizer"}
+    meta["text_features"] = {
+        "encoder": str(pretrained),
+        "pooling": "words",
+        "max_tokens": max_tokens,
+        "truncated_words": truncated,
+    }
     return MultimodalDataset(splits, meta)

@@ -33,18 +33,26 @@ EXTENSIONS = VIDEO + AUDIO
 
 @dataclass(frozen=True)
 class Settings:
-    """What is extracted: the audio extractor, the frame rate of every modality, and vision on/off."""
+    """What is extracted: the audio extractor, the frame rate of every modality, vision on/off and its face
+    detector (``hog`` or ``cnn``; part of the cache key like every field)."""
 
     audio: str = "egemaps"
     fps: float = 25.0
     vision: bool = False
+    face_detector: str = "hog"
 
 
 def _needed(settings: Settings) -> dict[str, str]:
     modules = {"imageio_ffmpeg": "imageio-ffmpeg"}
     modules.update({"librosa": "librosa"} if settings.audio == "librosa" else {"opensmile": "opensmile"})
     if settings.vision:
-        modules.update({"dlib": "dlib-bin", "face_recognition_models": "face-recognition-models"})
+        modules.update(
+            {
+                "dlib": "dlib-bin",
+                "face_recognition_models": "face-recognition-models",
+                "cv2": "opencv-python-headless",
+            }
+        )
     return modules
 
 
@@ -65,8 +73,6 @@ def versions(settings: Settings) -> dict[str, str]:
             out[package] = version(package)
         except PackageNotFoundError:
             out[package] = "unknown"
-    if settings.vision:  # head yaw/pitch columns exist only with OpenCV: part of the cache key and the meta
-        out["opencv (head yaw/pitch)"] = "present" if importlib.util.find_spec("cv2") else "absent"
     return out
 
 
@@ -96,7 +102,7 @@ def clip_features(path: str, settings: Settings) -> dict[str, np.ndarray]:
         from mifusion.media.vision import vision_features
 
         frames, size = read_frames(path, settings.fps)
-        out["vision"] = vision_features(frames, size)
+        out["vision"] = vision_features(frames, size, settings.face_detector)
     return out
 
 
@@ -208,8 +214,9 @@ def cache_dir(out: Path, settings: Settings) -> Path:
     return out.parent / f".{out.name}.extract-cache" / digest
 
 
-def manifest(settings: Settings) -> dict[str, Any]:
-    """meta["features"]: each extracted modality's extractor, frame rate and columns (name, unit)."""
+def manifest(settings: Settings, aligned: bool = False) -> dict[str, Any]:
+    """meta["features"]: each extracted modality's extractor, frame rate and columns (name, unit); with
+    ``aligned``, ``"steps": "words"`` (frames averaged per word) instead of ``"frames"``."""
     from mifusion.data.feature_manifest import columns
 
     if settings.audio == "librosa":
@@ -223,6 +230,7 @@ def manifest(settings: Settings) -> dict[str, Any]:
             "extractor": settings.audio,
             "fps": settings.fps,
             "sample_rate": SAMPLE_RATE,
+            "steps": "words" if aligned else "frames",
             "columns": audio_cols,
         }
     }
@@ -231,7 +239,9 @@ def manifest(settings: Settings) -> dict[str, Any]:
 
         out["vision"] = {
             "extractor": "dlib-68",
+            "face_detector": settings.face_detector,
             "fps": settings.fps,
+            "steps": "words" if aligned else "frames",
             "columns": columns("vision", column_names()),
         }
     return out

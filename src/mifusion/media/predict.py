@@ -38,12 +38,38 @@ def _training_meta(run: Any, run_dir: Path) -> dict[str, Any]:
     return meta
 
 
-def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | None = None) -> dict[str, Any]:
+def clip_words(path: str | Path, clip: Path) -> list[tuple[str, float, float]]:
+    """The word timings of one clip from a timings file (:func:`mifusion.media.words.read_word_timings`):
+    its only clip, or the entry named like the clip file (``VIDEO/CLIP.ext`` or ``VIDEO$_$CLIP.ext``)."""
+    from mifusion.media.words import read_word_timings
+
+    words = read_word_timings(path)
+    if len(words) == 1:
+        return next(iter(words.values()))
+    for key in (f"{clip.parent.name}$_${clip.stem}", clip.stem):
+        if key in words:
+            return words[key]
+    raise DataError(
+        f"{path}: {len(words)} clips' timings and none named {clip.parent.name}$_${clip.stem}; give a file "
+        "with this clip's words only, or name its rows by the clip"
+    )
+
+
+def predict_clip(
+    run_dir: str | Path,
+    clip: str | Path,
+    text: str | None,
+    seed: int | None = None,
+    words: list[tuple[str, float, float]] | None = None,
+) -> dict[str, Any]:
     """{"prediction": mean over seeds, "seeds": {seed: prediction}, "settings": ...} for one clip.
 
+    A run trained on word-aligned features (``data extract --align words``) needs the clip's ``words``
+    (word, start, end); its transcript is then the word sequence and ``text`` must be None.
+
     Raises:
-        DataError: the run was not trained on extracted features, or the clip gives none (silent,
-            unreadable, no face when the run used vision).
+        DataError: the run was not trained on extracted features, the clip gives none (silent,
+            unreadable, no face when the run used vision), or words are missing / not wanted / outside it.
     """
     from mifusion.evaluation.commands import finite_predictions, load_runs
     from mifusion.media.decode import BadClip
@@ -56,19 +82,44 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
     meta = _training_meta(runs[0], run_dir)
     features = meta["features"]
     settings = Settings(audio=features["audio"]["extractor"], fps=float(features["audio"]["fps"]),
-                        vision="vision" in features)  # fmt: skip
+                        vision="vision" in features,
+                        face_detector=features.get("vision", {}).get("face_detector", "hog"))  # fmt: skip
+    aligned = any(entry.get("steps") == "words" for entry in features.values())
+    if aligned and words is None:
+        raise DataError(
+            f"{run_dir}: trained on word-aligned features (data extract --align words); give the clip's word "
+            "timings: --words FILE"
+        )
+    if not aligned and words is not None:
+        raise DataError(f"{run_dir}: trained on frame-level features, not word-aligned ones; drop --words")
+    if aligned and text is not None:
+        raise DataError("on a word-aligned run the transcript is the word sequence of --words; drop --text")
     check_installed(settings)
+    if words is not None:
+        from mifusion.media.words import check_timings, media_duration
+
+        seconds = media_duration(str(clip))
+        check_timings({clip.stem: words}, {clip.stem: seconds} if seconds is not None else {}, settings.fps)
     try:
         sequences = clip_features(str(clip), settings)
     except BadClip as err:
         raise DataError(f"{clip}: {err}; no prediction") from None
-    for m, seq in sequences.items():  # e.g. vision with head yaw/pitch (OpenCV) here but not in training
+    for m, seq in sequences.items():  # e.g. vision with head yaw/pitch here, trained before they existed
         trained = len(features[m]["columns"])
         if seq.shape[-1] != trained:
             raise DataError(
                 f"{clip}: {m} gives {seq.shape[-1]} columns here but the run was trained on {trained}; "
-                "extract with the same packages (the media extra, and OpenCV or not) as the training data"
+                "extract the training data again with this version (vision gained head yaw/pitch columns)"
             )
+    if words is not None:
+        from mifusion.media.words import align
+
+        if not words:
+            raise DataError(f"{clip}: no words in the timings (only pauses); nothing to align to")
+        spans = np.asarray([(start, end) for _, start, end in words], np.float64)
+        sequences = {m: align(seq, settings.fps, spans)[0] for m, seq in sequences.items()}
+        text = " ".join(w for w, _, _ in words)
+    assert text is not None
     splits = {
         name: SplitData(
             name=name,
@@ -84,11 +135,14 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
     dataset = MultimodalDataset(splits, meta={"source": str(clip), **{k: meta[k] for k in keep if k in meta}})
     text_features = meta.get("text_features")
     if text_features:
-        from mifusion.data.featurize import featurize_text
+        from mifusion.data.featurize import featurize_text, featurize_words
 
-        dataset = featurize_text(
-            dataset, text_features["encoder"], text_features["max_tokens"], text_features["pooling"]
-        )
+        if text_features["pooling"] == "words":
+            dataset = featurize_words(dataset, text_features["encoder"], text_features["max_tokens"])
+        else:
+            dataset = featurize_text(
+                dataset, text_features["encoder"], text_features["max_tokens"], text_features["pooling"]
+            )
     per_seed = {
         run.seed: float(
             finite_predictions(run.predict_split(run.prepare(dataset)["test"]), run, "test").prediction[0]
