@@ -66,7 +66,9 @@ class TextEncoderConfig:
 class SequenceEncoderConfig:
     """Encoder for frame sequences (audio, vision, precomputed text features)."""
 
-    kind: Literal["lstm", "gru", "transformer"] = "lstm"
+    kind: Literal["lstm", "gru", "transformer", "linear"] = "lstm"
+    """``linear``: a per-frame Linear(input, hidden_dim), no recurrence (with mean pooling: a linear map of
+    the time-averaged frames); it has one layer and no direction, so num_layers 1 and no bidirectional."""
     hidden_dim: int = 16
     output_dim: int = 16
     num_layers: int = 1
@@ -80,6 +82,11 @@ class SequenceEncoderConfig:
     def __post_init__(self) -> None:
         if len(set(self.pooling)) != len(self.pooling):
             raise ConfigError(f"model.sequence.pooling {list(self.pooling)} repeats a name; list each once")
+        if self.kind == "linear" and (self.num_layers != 1 or self.bidirectional):
+            raise ConfigError(
+                "model.sequence.kind=linear is one per-frame projection: set model.sequence.num_layers=1 "
+                "and model.sequence.bidirectional=false (or use lstm/gru)"
+            )
 
 
 @dataclass(frozen=True)

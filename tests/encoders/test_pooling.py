@@ -13,7 +13,7 @@ from mifusion.encoders.sequence import POOLINGS, RecurrentEncoder, SequenceEncod
 from mifusion.errors import ConfigError
 
 POOLING_CHOICES = [(p,) for p in POOLINGS] + [("mean", "last"), ("mean", "max", "attention", "last")]
-KINDS = ["lstm", "gru", "transformer"]
+KINDS = ["lstm", "gru", "transformer", "linear"]
 
 
 def _data() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

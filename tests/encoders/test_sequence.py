@@ -11,6 +11,7 @@ from mifusion.config import SequenceEncoderConfig
 from mifusion.encoders.build import build_sequence_encoder
 from mifusion.encoders.pooling import last_valid, masked_mean
 from mifusion.encoders.sequence import RecurrentEncoder, TransformerSequenceEncoder, reverse_within_length
+from mifusion.errors import ConfigError
 
 
 def _reference(encoder: RecurrentEncoder, kind: str, layers: int, bidirectional: bool) -> nn.Module:
@@ -49,7 +50,7 @@ def test_recurrent_matches_packed(kind: str, bidirectional: bool, layers: int) -
     torch.testing.assert_close(out.pooled, expected, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "transformer"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "transformer", "linear"])
 def test_padding_and_zero_lengths(kind: str) -> None:
     torch.manual_seed(0)
     encoder = build_sequence_encoder(SequenceEncoderConfig(kind=kind, hidden_dim=4, output_dim=3), 2).eval()
@@ -90,3 +91,26 @@ def test_transformer_encoder_masks_keys() -> None:
     x2[:, 3:] = 100.0
     b = encoder(x2, torch.tensor([3])).states[:, :3]
     torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_linear_kind_is_a_linear_map_of_the_time_average() -> None:
+    torch.manual_seed(0)
+    cfg = SequenceEncoderConfig(kind="linear", hidden_dim=4, output_dim=3, pooling=("mean",))
+    encoder = build_sequence_encoder(cfg, 2)
+    lengths = torch.tensor([3, 1, 0])
+    x = torch.randn(3, 4, 2) * (torch.arange(4)[None, :] < lengths[:, None]).unsqueeze(-1)
+    out = encoder(x, lengths)
+    average = x.sum(dim=1) / lengths.clamp_min(1).unsqueeze(-1)  # (B, D_in)
+    expected = encoder.project(encoder.core.project(average)) * (lengths > 0).unsqueeze(-1)
+    torch.testing.assert_close(out.pooled, expected, atol=1e-6, rtol=1e-6)
+    assert out.states.shape == (3, 4, 4) and out.states[0, 3].abs().sum() == 0  # padding stays 0
+    # the core's own pooling is the mean: no pooling named gives the same vector
+    own = build_sequence_encoder(SequenceEncoderConfig(kind="linear", hidden_dim=4, output_dim=3), 2)
+    own.load_state_dict(encoder.state_dict())
+    torch.testing.assert_close(own(x, lengths).pooled, out.pooled)
+
+
+@pytest.mark.parametrize("bad", [{"num_layers": 2}, {"bidirectional": True}])
+def test_linear_kind_refuses_depth_and_direction(bad: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="kind=linear"):
+        SequenceEncoderConfig(kind="linear", **bad)  # type: ignore[arg-type]

@@ -280,3 +280,46 @@ def test_ef_lstm_head_pooling(pooling: tuple[str, ...]) -> None:
         )
     with pytest.raises(ConfigError, match="pooling"):
         build_model(tiny_model_config("ef_lstm", pooling=["mean", "mean"]), None, spec)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_linear_sequence_encoder(name: str) -> None:
+    """Every model on ``model.sequence.kind=linear``: padding ignored, every weight trained."""
+    from dataclasses import replace
+
+    if name == "mmim":
+        pytest.importorskip("mifusion.estimators.mmim")
+    cfg = tiny_model_config(name)
+    cfg = replace(cfg, sequence=replace(cfg.sequence, kind="linear", pooling=(), init="xavier"))
+    spec = tiny_spec(aligned=MODELS.get(name).needs_aligned)
+    torch.manual_seed(0)
+    model = build_model(cfg, None, spec)
+    batch = tiny_batch(spec, 8, signal=("audio",))
+    total_loss(model(batch), batch).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+    model.eval()
+    small = tiny_batch(spec, 3)
+    with torch.no_grad():
+        a, b = model(small), model(pad_more(small))
+    torch.testing.assert_close(a.prediction, b.prediction, atol=1e-5, rtol=1e-4)
+
+
+def test_mult_mean_pooling_reads_the_mean_of_valid_states() -> None:
+    spec = tiny_spec()
+    torch.manual_seed(0)
+    model = build_model(tiny_model_config("mult", pooling="mean"), None, spec)
+    batch = tiny_batch(spec, 8, signal=("audio",))
+    total_loss(model(batch), batch).backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+    model.eval()
+    small = tiny_batch(spec, 3)
+    with torch.no_grad():
+        mean, padded = model(small), model(pad_more(small))
+        torch.manual_seed(0)
+        last = build_model(tiny_model_config("mult"), None, spec).eval()(small)
+    torch.testing.assert_close(mean.prediction, padded.prediction, atol=1e-5, rtol=1e-4)
+    assert not torch.allclose(mean.fused, last.fused)
+    with pytest.raises(ConfigError, match="pooling"):
+        build_model(tiny_model_config("mult", pooling="max"), None, spec)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from mifusion.config import SequenceEncoderConfig, TextEncoderConfig
 from mifusion.data.spec import DataSpec
 from mifusion.encoders.sequence import (
+    FrameLinearEncoder,
     RecurrentEncoder,
+    SequenceCore,
     SequenceEncoder,
     TransformerSequenceEncoder,
     xavier_init,
@@ -24,7 +26,7 @@ def build_sequence_encoder(
         >>> enc.output_dim, enc.state_dim
         (3, 4)
     """
-    core: RecurrentEncoder | TransformerSequenceEncoder
+    core: SequenceCore
     if cfg.kind in ("lstm", "gru"):
         core = RecurrentEncoder(
             input_dim, cfg.hidden_dim, cfg.kind, cfg.num_layers, cfg.bidirectional, cfg.dropout
@@ -32,8 +34,10 @@ def build_sequence_encoder(
     elif cfg.kind == "transformer":
         heads = 2 if cfg.hidden_dim % 2 == 0 else 1
         core = TransformerSequenceEncoder(input_dim, cfg.hidden_dim, cfg.num_layers, heads, cfg.dropout)
+    elif cfg.kind == "linear":
+        core = FrameLinearEncoder(input_dim, cfg.hidden_dim)
     else:
-        raise ConfigError(f"model.sequence.kind={cfg.kind!r}; use lstm, gru or transformer")
+        raise ConfigError(f"model.sequence.kind={cfg.kind!r}; use lstm, gru, transformer or linear")
     encoder = SequenceEncoder(core, output_dim or cfg.output_dim, cfg.pooling)
     if cfg.init == "xavier":
         xavier_init(encoder)

@@ -158,6 +158,38 @@ class TransformerSequenceEncoder(nn.Module):
         return SequenceOutput(h, mask, masked_mean(h, mask))
 
 
+class FrameLinearEncoder(nn.Module):
+    """A per-frame linear projection without recurrence or attention; padding stays 0.
+
+    Read by masked-mean pooling (its own) the pooled vector is a linear map of the time-averaged
+    frames, the input of ridge regression on time averages: the encoder for short, noisy, weakly
+    informative frame sequences on small data, where a recurrent core over every frame over-fits.
+
+    Example:
+        >>> enc = FrameLinearEncoder(3, 4)
+        >>> x = torch.randn(2, 5, 3)
+        >>> out = enc(x, torch.tensor([5, 2]))
+        >>> bool(torch.allclose(out.pooled[1], enc.project(x[1, :2].mean(0)), atol=1e-6))
+        True
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int) -> None:
+        super().__init__()
+        self.output_dim = hidden_dim
+        self.project = nn.Linear(input_dim, hidden_dim)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> SequenceOutput:
+        """Encodes ``x`` (B, T, D_in) with true ``lengths`` (B,) into states (B, T, hidden_dim)."""
+        lengths = lengths.to(x.device)
+        mask = length_mask(lengths, x.shape[1])  # (B, T)
+        h = self.project(x) * mask.to(x.dtype).unsqueeze(-1)  # (B, T, H)
+        return SequenceOutput(h, mask, masked_mean(h, mask))
+
+
+SequenceCore = RecurrentEncoder | TransformerSequenceEncoder | FrameLinearEncoder
+"""The cores a :class:`SequenceEncoder` reads."""
+
+
 POOLINGS: tuple[str, ...] = ("last", "mean", "max", "attention")
 """Poolings of a sequence's valid steps; :class:`StatePooling` concatenates those it is given, in order."""
 
@@ -206,9 +238,9 @@ class StatePooling(nn.Module):
 
 
 class SequenceEncoder(nn.Module):
-    """A recurrent or transformer core, a pooling of its valid steps (:class:`StatePooling`), a projection.
+    """A recurrent, transformer or per-frame linear core, a pooling of its valid steps (:class:`StatePooling`), a projection.
 
-    Empty ``pooling`` = the core's own (``last`` for recurrent cores, ``mean`` for the transformer). MMIM's
+    Empty ``pooling`` = the core's own (``last`` for recurrent cores, ``mean`` for the others). MMIM's
     audio/vision encoder is ``SequenceEncoder(RecurrentEncoder(D, 16), 16)`` (LSTM, last state, Linear).
 
     Example:
@@ -220,7 +252,7 @@ class SequenceEncoder(nn.Module):
 
     def __init__(
         self,
-        core: RecurrentEncoder | TransformerSequenceEncoder,
+        core: SequenceCore,
         output_dim: int,
         pooling: Sequence[str] = (),
     ) -> None:

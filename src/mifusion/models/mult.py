@@ -2,8 +2,8 @@
 
 Each target modality's sequence attends to every other available modality's sequence through crossmodal
 transformer blocks (queries from the target, keys/values from the source), the results are concatenated
-and passed through a self-attention transformer; each target's last valid state goes to the head. Works on
-unaligned sequences. With one modality only the self-attention stage remains. Token text enters as the
+and passed through a self-attention transformer; each target's last valid state (``pooling: last``, the
+paper's) or the mean of its valid states (``pooling: mean``) goes to the head. Works on unaligned sequences. With one modality only the self-attention stage remains. Token text enters as the
 text encoder's per-token states.
 """
 
@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from mifusion.config import ModelConfig
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.spec import DataSpec
-from mifusion.encoders.pooling import last_valid, safe_key_padding_mask
+from mifusion.encoders.pooling import last_valid, masked_mean, safe_key_padding_mask
 from mifusion.encoders.sequence import sinusoidal_positions
 from mifusion.fusions.crossmodal import CrossmodalTransformer
 from mifusion.models.base import MODELS, FusionModel, ModelEntry, ModelOutput
@@ -31,7 +31,8 @@ class MulTOptions:
 
     ``parity: mmsa`` builds MMSA 2.2.1's MULT instead (``mmsa_mult.py``: temporal convolutions of
     ``kernel_size``, future-masked scaled transformers, ``max(crossmodal_layers, 3)`` self-attention
-    layers; self_layers is unused).
+    layers; self_layers is unused). ``pooling`` reads each target's self-attention output at its last valid
+    step (``last``, as the paper) or by the masked mean of its valid steps (``mean``).
     """
 
     dim: int = 16
@@ -40,6 +41,7 @@ class MulTOptions:
     self_layers: int = 1
     parity: Literal["none", "mmsa"] = "none"
     kernel_size: int = 5
+    pooling: Literal["last", "mean"] = "last"
 
 
 class MulT(FusionModel):
@@ -67,6 +69,7 @@ class MulT(FusionModel):
         dims = frame_dims(spec, text)
         d = options.dim
         self.dim = d
+        self.pooling = options.pooling
         self.project = nn.ModuleDict({m: nn.Linear(dims[m], d) for m in self.modalities})
         self.crossmodal = nn.ModuleDict(
             {
@@ -112,7 +115,12 @@ class MulT(FusionModel):
             ]
             h = torch.cat(sources, dim=-1) if sources else target  # (B, T_t, width)
             h = self.self_attention[t](h, src_key_padding_mask=safe_key_padding_mask(target_mask))
-            unimodal[t] = zero_absent(batch, t, last_valid(h, target_mask.sum(dim=1)))
+            pooled = (
+                masked_mean(h, target_mask)
+                if self.pooling == "mean"
+                else last_valid(h, target_mask.sum(dim=1))
+            )
+            unimodal[t] = zero_absent(batch, t, pooled)
         fused = torch.cat([unimodal[m] for m in self.modalities], dim=-1)
         return ModelOutput(self.head(fused).squeeze(-1), unimodal, fused)
 
