@@ -229,7 +229,7 @@ def _config(args: argparse.Namespace, extra: Sequence[str]):
 
 def diagnose(args: argparse.Namespace) -> list[EpochHealth]:
     """One full run (early stopping off); prints the table, writes CSV and plot."""
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     cfg = _config(args, [f"train.early_stopping_patience={args.epochs}"])
     run_dir = Path(args.out) / f"seed_{args.seed}"
@@ -252,7 +252,7 @@ def diagnose(args: argparse.Namespace) -> list[EpochHealth]:
 
 def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
     """MMIM vs MI terms off per weight decay and seed; prints the summary table."""
-    from mifusion.training.pipeline import prepare_data
+    from mifusion.experiments.pipeline import prepare_data
 
     arms = {"MMIM": (), "MI terms off": ("model.options.alpha=0", "model.options.beta=0")}
     records, summary = [], []
@@ -285,7 +285,7 @@ def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
 
 def _seed_run(cfg: object, run_dir: Path, seed: int, data: object) -> Any:
     """Trains one seed, or reads it back when its ``results.json`` exists (an interrupted sweep resumes)."""
-    from mifusion.training.runner import RunResult, train_one
+    from mifusion.experiments.runner import RunResult, train_one
 
     done = run_dir / "results.json"
     if done.exists():

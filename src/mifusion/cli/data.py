@@ -57,7 +57,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from mifusion.data.synthetic import generate
     from mifusion.errors import ConfigError
-    from mifusion.validation import check_synth_memory
+    from mifusion.experiments.validation import check_synth_memory
 
     params = _synth_params(args.param)
     if args.max_length:

@@ -120,8 +120,8 @@ def explain_run(
         top: samples listed at each end of the ranking.
         settings: how to fit the refitted statistics network; None skips it.
     """
-    from mifusion.evaluation.commands import load_data
-    from mifusion.evaluation.run import load_run, seed_dirs
+    from mifusion.experiments.commands import load_data
+    from mifusion.experiments.run import load_run, seed_dirs
 
     folders = seed_dirs(Path(run_dir))
     raw = None

@@ -45,7 +45,7 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
         DataError: the run was not trained on extracted features, or the clip gives none (silent,
             unreadable, no face when the run used vision).
     """
-    from mifusion.evaluation.commands import finite_predictions, load_runs
+    from mifusion.experiments.commands import finite_predictions, load_runs
     from mifusion.media.decode import BadClip
     from mifusion.media.extract import Settings, check_installed, clip_features
 
