@@ -52,9 +52,9 @@ def oracle() -> Any:
 
 def prepared_data(n: int) -> Any:
     """The synthetic set as mifusion's PreparedData, native token ids, raw features."""
+    from mifusion.data.prepared import PreparedData
     from mifusion.data.spec import data_spec
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.experiments.pipeline import PreparedData
 
     dataset = generate("mosi", n=n, seed=0, params=SynthParams(max_lengths=MAX_LENGTHS))
     for split in dataset:  # MMSA's packed LSTMs refuse length 0: both sides read one (zero) frame there

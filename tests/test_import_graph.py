@@ -37,7 +37,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
     ("mifusion.data.featurize", "mifusion.encoders.text"),
     ("mifusion.evaluation.explain_report", "mifusion.experiments.commands"),
     ("mifusion.evaluation.explain_report", "mifusion.experiments.run"),
-    ("mifusion.training.trainer", "mifusion.experiments.pipeline"),
 })  # fmt: skip
 
 

@@ -31,9 +31,9 @@ import torch
 from mifusion import presets
 from mifusion.config import load
 from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.prepared import PreparedData
 from mifusion.data.spec import data_spec
 from mifusion.experiments.build import build_trainer
-from mifusion.experiments.pipeline import PreparedData
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
 

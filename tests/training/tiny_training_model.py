@@ -9,9 +9,9 @@ from torch import nn
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.prepared import PreparedData
 from mifusion.data.spec import DataSpec, data_spec
 from mifusion.estimators.base import EstimatorModule
-from mifusion.experiments.pipeline import PreparedData
 from mifusion.models.base import FusionModel, ModelOutput
 from mifusion.objectives import WeightedTerm
 

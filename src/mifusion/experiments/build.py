@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from mifusion.config import ExperimentConfig
-from mifusion.experiments.pipeline import PreparedData
+from mifusion.data.prepared import PreparedData
 from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback
 from mifusion.training.distributed import launch

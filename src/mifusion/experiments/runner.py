@@ -23,9 +23,10 @@ import numpy as np
 import torch
 
 from mifusion.config import ExperimentConfig
+from mifusion.data.prepared import PreparedData
 from mifusion.errors import TrainingError
 from mifusion.experiments.build import build_trainer
-from mifusion.experiments.pipeline import PreparedData, prepare_data
+from mifusion.experiments.pipeline import prepare_data
 from mifusion.experiments.run_dir import EpochLog, write_config, write_spec
 from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback, EpochCallback, EpochMetrics

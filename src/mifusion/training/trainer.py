@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from mifusion.data.loader import iterate, sample_lengths
+from mifusion.data.prepared import PreparedData
 from mifusion.errors import TrainingError
-from mifusion.experiments.pipeline import PreparedData
 from mifusion.metrics import is_better
 from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback
