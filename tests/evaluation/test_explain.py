@@ -12,9 +12,9 @@ import torch
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.data.synthetic import SynthParams, generate
 from mifusion.evaluation.explain import auroc, derangement, explain_seed, swap_split
-from mifusion.evaluation.explain_report import explain_run
 from mifusion.evaluation.statistics_network import FitSettings, fit_statistics_network
 from mifusion.experiments import runner
+from mifusion.experiments.explain import explain_run
 from mifusion.experiments.pipeline import prepare
 from mifusion.experiments.run import load_run
 

@@ -11,9 +11,9 @@ import pytest
 
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.errors import DataError
-from mifusion.evaluation.explain_report import explain_run
 from mifusion.evaluation.statistics_network import FitSettings
 from mifusion.experiments.commands import evaluate_run, predict_file
+from mifusion.experiments.explain import explain_run
 from mifusion.experiments.runner import run_experiment
 
 

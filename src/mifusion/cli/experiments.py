@@ -158,8 +158,8 @@ def _predict_clip(args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     """Handler of ``mifusion explain``."""
-    from mifusion.evaluation.explain_report import explain_run
     from mifusion.evaluation.statistics_network import FitSettings
+    from mifusion.experiments.explain import explain_run
 
     settings = FitSettings(steps=args.refit_steps) if args.refit_steps > 0 else None
     report = explain_run(Path(args.run_dir), args.data, args.top, settings)
