@@ -89,9 +89,9 @@ def semi_ground(label_csv: str | Path, encoder: str, cache: Path) -> Path:
     directory name hashes the inputs and the generator's and featurizer's settings, so another encoder,
     label file or generator default gets its own cache (edits to the encoder's files in place do not).
     """
-    from mifusion.data.featurize import featurize_text
     from mifusion.data.safe_format import MANIFEST, save_safe
     from mifusion.data.synthetic import SynthParams, generate
+    from mifusion.encoders.featurize import featurize_text
 
     if not Path(label_csv).is_file():
         raise SystemExit(f"{label_csv}: no such label.csv; pass --label-csv (the real MOSI label.csv)")

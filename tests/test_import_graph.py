@@ -34,7 +34,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 #: Upward imports still to remove (issue 27: the experiments layer, and the trainer's injected validate).
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
-    ("mifusion.data.featurize", "mifusion.encoders.text"),
 })  # fmt: skip
 
 

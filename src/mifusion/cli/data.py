@@ -114,8 +114,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _featurize(args: argparse.Namespace) -> int:
-    from mifusion.data.featurize import featurize_text
     from mifusion.data.io import load_dataset
+    from mifusion.encoders.featurize import featurize_text
 
     check_destination(args.dst, args.to)
 

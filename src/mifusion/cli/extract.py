@@ -38,7 +38,7 @@ def _extract(args: argparse.Namespace) -> int:
 
     def save(dataset: Any) -> None:
         if args.encoder is not None:
-            from mifusion.data.featurize import featurize_text
+            from mifusion.encoders.featurize import featurize_text
 
             dataset = featurize_text(dataset, args.encoder, max_tokens=args.max_tokens)
         save_dataset(dataset, args.out, args.to)

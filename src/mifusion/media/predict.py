@@ -84,7 +84,7 @@ def predict_clip(run_dir: str | Path, clip: str | Path, text: str, seed: int | N
     dataset = MultimodalDataset(splits, meta={"source": str(clip), **{k: meta[k] for k in keep if k in meta}})
     text_features = meta.get("text_features")
     if text_features:
-        from mifusion.data.featurize import featurize_text
+        from mifusion.encoders.featurize import featurize_text
 
         dataset = featurize_text(
             dataset, text_features["encoder"], text_features["max_tokens"], text_features["pooling"]

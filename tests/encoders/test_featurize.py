@@ -9,9 +9,9 @@ import pytest
 
 from mifusion.cli import main
 from mifusion.data.dataset import MultimodalDataset, SplitData
-from mifusion.data.featurize import featurize_text, pool_states
 from mifusion.data.io import load_dataset, save_safe
 from mifusion.data.spec import data_spec
+from mifusion.encoders.featurize import featurize_text, pool_states
 from mifusion.errors import ConfigError, DataError
 
 transformers = pytest.importorskip("transformers")
