@@ -132,8 +132,8 @@ def ridge_fit(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> tuple[np.nd
 
 def linear_baselines(cfg: Any) -> dict[str, dict[str, Any]]:
     """Constant and ridge rows on exactly the models' inputs (``prepare_data``: standardised, subset)."""
+    from mifusion.experiments.pipeline import prepare_data
     from mifusion.metrics.accumulator import compute_metrics
-    from mifusion.training.pipeline import prepare_data
 
     data = prepare_data(cfg)
     y = {s: np.asarray(data.dataset[s].labels, dtype=float) for s in ("train", "valid", "test")}

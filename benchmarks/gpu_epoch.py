@@ -59,9 +59,9 @@ def run(args: Any) -> list[dict[str, Any]]:
     from mifusion.config import load
     from mifusion.data.loader import sample_lengths
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.build import build_trainer
-    from mifusion.training.pipeline import prepare
-    from mifusion.training.runner import build
+    from mifusion.experiments.build import build_trainer
+    from mifusion.experiments.pipeline import prepare
+    from mifusion.experiments.runner import build
     from mifusion.training.seed import seed_everything
 
     encoder = common.tiny_text_encoder() if args.smoke else BERT_BASE

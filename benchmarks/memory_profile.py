@@ -111,7 +111,7 @@ def run(args: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Trains with per-step memory tracing; returns (per-epoch rows, per-step trace)."""
     import torch
 
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     torch.set_num_threads(args.threads)
     args.no_bucketing, args.estimator_stage = False, "efficient"

@@ -52,9 +52,9 @@ def oracle() -> Any:
 
 def prepared_data(n: int) -> Any:
     """The synthetic set as mifusion's PreparedData, native token ids, raw features."""
+    from mifusion.data.prepared import PreparedData
     from mifusion.data.spec import data_spec
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.pipeline import PreparedData
 
     dataset = generate("mosi", n=n, seed=0, params=SynthParams(max_lengths=MAX_LENGTHS))
     for split in dataset:  # MMSA's packed LSTMs refuse length 0: both sides read one (zero) frame there
@@ -130,7 +130,7 @@ def train_mifusion(
     """mifusion's ``preset`` through ``train_one``; validation and test MAE of the selected epoch."""
     from mifusion import presets
     from mifusion.config import load
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     overrides = [f"model.text.pretrained={bert_dir}", f"train.num_threads={threads}", "train.device=cpu"]
     if max_epochs is not None:

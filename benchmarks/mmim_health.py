@@ -13,14 +13,10 @@ epoch (means over the epoch's training batches) it prints and writes (``mmim_hea
 - ``norm_<m>``: the mean L2 norm of each unimodal vector and of the fused vector.
 
 and a plot (``mmim_health.png``), then checks the run against :data:`HEALTH` (exit code 1 if it fails).
-``--weight-decay-sweep`` instead trains MMIM and the same network with the MI terms off
-(``alpha=beta=0``) at each ``--weight-decays`` value and seed (early stopping on, as in the preset),
-and tabulates validation and test MAE, test Corr and collapses (test MAE within ``COLLAPSE_MAE`` of
-the constant predictor's); seeds whose ``results.json`` exists are read back, not retrained.
+MMIM against the same network with its MI terms off, per weight decay, is ``mmim_weight_decay.py``.
 
 Run:
     python benchmarks/mmim_health.py --out runs/mmim_health                      # semi ground, 20 epochs
-    python benchmarks/mmim_health.py --weight-decay-sweep --seeds 1 2 3 4 5 --out runs/mmim_wd
     python benchmarks/mmim_health.py --smoke --out /tmp/mmim_health             # seconds; not a result
 """
 
@@ -28,25 +24,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-
-from mifusion.stats import format_mean_std
 
 ROOT = Path(__file__).resolve().parents[1]
 LABEL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "mosi_text" / "label.csv"
 
 MODALITIES = ("text", "audio", "vision")
 SMOKE_SETS = ("data.synth.n=160", "model.text.hidden_size=8", "model.text.intermediate_size=16")
-COLLAPSE_MAE = 0.05
-"""A run has collapsed when its test MAE is within this of the constant (training-mean) predictor's."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +217,7 @@ def _config(args: argparse.Namespace, extra: Sequence[str]):
 
 def diagnose(args: argparse.Namespace) -> list[EpochHealth]:
     """One full run (early stopping off); prints the table, writes CSV and plot."""
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     cfg = _config(args, [f"train.early_stopping_patience={args.epochs}"])
     run_dir = Path(args.out) / f"seed_{args.seed}"
@@ -250,50 +238,7 @@ def diagnose(args: argparse.Namespace) -> list[EpochHealth]:
     return rows
 
 
-def sweep(args: argparse.Namespace) -> list[dict[str, object]]:
-    """MMIM vs MI terms off per weight decay and seed; prints the summary table."""
-    from mifusion.training.pipeline import prepare_data
-
-    arms = {"MMIM": (), "MI terms off": ("model.options.alpha=0", "model.options.beta=0")}
-    records, summary = [], []
-    for wd in args.weight_decays:
-        for arm, sets in arms.items():
-            cfg = _config(args, [f"train.weight_decay={wd}", *sets])
-            data = prepare_data(cfg)
-            train, test = np.asarray(data.dataset["train"].labels), np.asarray(data.dataset["test"].labels)
-            constant = float(np.abs(test - train.mean()).mean())
-            runs = [_seed_run(cfg, Path(args.out) / f"wd_{wd}" / arm.replace(" ", "_") / f"seed_{s}", s, data)
-                    for s in args.seeds]  # fmt: skip
-            for s, r in zip(args.seeds, runs):
-                records.append({"weight_decay": wd, "arm": arm, "seed": s, "valid_mae": r.valid["mae"],
-                                "test_mae": r.test["mae"], "test_corr": r.test["corr"], "best_epoch": r.best_epoch})  # fmt: skip
-            test_mae = [r.test["mae"] for r in runs]
-            summary.append({
-                "weight decay": wd, "arm": arm, "seeds": len(runs),
-                "valid MAE": format_mean_std([r.valid["mae"] for r in runs]), "test MAE": format_mean_std(test_mae),
-                "test Corr": format_mean_std([r.test["corr"] for r in runs]),
-                "collapsed": f"{sum(m >= constant - COLLAPSE_MAE for m in test_mae)}/{len(runs)}",
-                "constant's test MAE": f"{constant:.3f}",
-            })  # fmt: skip
-    _write_csv(records, Path(args.out) / "mmim_weight_decay.csv")
-    names = list(summary[0])
-    print("| " + " | ".join(names) + " |\n" + "|---" * len(names) + "|")
-    for row in summary:
-        print("| " + " | ".join(str(row[k]) for k in names) + " |")
-    return records
-
-
-def _seed_run(cfg: object, run_dir: Path, seed: int, data: object) -> Any:
-    """Trains one seed, or reads it back when its ``results.json`` exists (an interrupted sweep resumes)."""
-    from mifusion.training.runner import RunResult, train_one
-
-    done = run_dir / "results.json"
-    if done.exists():
-        return RunResult(**json.loads(done.read_text(encoding="utf-8"))["run"])
-    return train_one(cfg, run_dir, seed, data=data)  # type: ignore[arg-type]
-
-
-def main(argv: list[str] | None = None) -> list[EpochHealth] | list[dict[str, object]]:
+def main(argv: list[str] | None = None) -> list[EpochHealth]:
     """Entry point; see the module docstring. Exits 1 when a diagnostic run breaks :data:`HEALTH`."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=None, help="default 20 (smoke: 4)")
@@ -308,16 +253,11 @@ def main(argv: list[str] | None = None) -> list[EpochHealth] | list[dict[str, ob
     ap.add_argument(
         "--smoke", action="store_true", help="seconds on the built-in synthetic data; not a result"
     )
-    ap.add_argument("--weight-decay-sweep", action="store_true")
-    ap.add_argument("--weight-decays", nargs="+", type=float, default=[1e-4, 1e-3, 1e-2])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3, 4, 5])
     ap.add_argument("--label-csv", default=str(LABEL_CSV), help="the real MOSI label.csv")
     ap.add_argument("--encoder", default=None, help="local text encoder directory (default: MiniLM-L6's)")
     ap.add_argument("--cache", default="runs/claims/cache", help="where the semi ground's features are kept")
     args = ap.parse_args(argv)
     args.epochs = args.epochs or (4 if args.smoke else 20)
-    if args.weight_decay_sweep:
-        return sweep(args)
     rows = diagnose(args)
     problems = violations(rows)
     print("healthy" if not problems else "NOT healthy:\n" + "\n".join(problems))

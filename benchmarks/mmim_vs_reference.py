@@ -77,7 +77,7 @@ def build_config(args: Any) -> Any:
 def build_data(args: Any, cfg: Any) -> Any:
     """Semi-synthetic MOSI (real text) prepared as ``train_one`` would, or a tiny synthetic set."""
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.pipeline import prepare
+    from mifusion.experiments.pipeline import prepare
 
     if args.smoke:
         params = SynthParams(max_lengths={"text": 12, "audio": 20, "vision": 24})
@@ -134,7 +134,7 @@ def time_to_mae(args: Any) -> list[dict[str, Any]]:
 
     import torch
 
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     torch.set_num_threads(args.threads)
     args.epochs = args.max_epochs
@@ -170,7 +170,7 @@ def run(args: Any) -> list[dict[str, Any]]:
     """Trains and returns one row per epoch."""
     import torch
 
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     torch.set_num_threads(args.threads)
     cfg = build_config(args)

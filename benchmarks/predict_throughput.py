@@ -1,7 +1,7 @@
 """Samples per second of ``mifusion predict``'s code path on CPU, after a tiny training run.
 
 A model is trained for one epoch on a small synthetic set (``train_one``), a larger synthetic dataset
-is written in mifusion's safe format, and ``mifusion.evaluation.commands.predict_file`` (the function
+is written in mifusion's safe format, and ``mifusion.experiments.commands.predict_file`` (the function
 behind ``mifusion predict RUN DATA --out CSV``) is timed end to end, along with its parts: restoring
 the run (``load_run``), preparing the data (``TrainedRun.prepare``) and the forward passes
 (``TrainedRun.predict_split``, batch ``train.eval_batch_size``).
@@ -30,9 +30,9 @@ def measure(model: str, n: int, max_lengths: dict[str, int] | None, folder: Path
     from mifusion.config import load
     from mifusion.data.safe_format import save_safe
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.evaluation.commands import predict_file
-    from mifusion.evaluation.run import load_run
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.commands import predict_file
+    from mifusion.experiments.run import load_run
+    from mifusion.experiments.runner import train_one
 
     params = SynthParams(max_lengths=max_lengths)
     overrides = [f"model.name={model}", "train.device=cpu", "train.epochs=1", "data.synth.n=96"]

@@ -28,10 +28,10 @@ def point(n: int, scale: float, model: str, epochs: int) -> dict[str, Any]:
     """One (size, length) point."""
     from mifusion.config import load
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.build import build_trainer
+    from mifusion.experiments.build import build_trainer
+    from mifusion.experiments.pipeline import prepare
+    from mifusion.experiments.runner import build
     from mifusion.training.callbacks import Callback
-    from mifusion.training.pipeline import prepare
-    from mifusion.training.runner import build
     from mifusion.training.seed import seed_everything
 
     common.reset_peak()

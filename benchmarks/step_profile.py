@@ -120,8 +120,8 @@ def _setup(args: Any, model_name: str) -> tuple[Any, Any, Any, list[Any]]:
     """Config, data, model, optimisers and the benchmark's fixed batches."""
     from mifusion.config import apply_overrides
     from mifusion.data.loader import sample_lengths
+    from mifusion.experiments.runner import build
     from mifusion.training.optim import build_optimizers
-    from mifusion.training.runner import build
     from mifusion.training.sampler import BatchSampler
     from mifusion.training.seed import seed_everything
 

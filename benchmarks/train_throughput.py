@@ -1,6 +1,6 @@
 """Training-step throughput and peak memory of every registered model, with and without each penalty.
 
-Each configuration builds the model through the library (``mifusion.training.runner.build``) and its
+Each configuration builds the model through the library (``mifusion.experiments.runner.build``) and its
 optimisers (``build_optimizers``), then times ``mifusion.training.steps.train_step`` on length-bucketed
 batches of synthetic data shaped like MOSI or MOSEI (``--text-lengths mosi`` instead uses real CMU-MOSI
 transcripts from label.csv with generated audio/vision). Peak memory is the process's resident peak
@@ -32,7 +32,7 @@ def make_data(
 ) -> Any:
     """Prepared synthetic (or semi-synthetic, with ``label_csv``) data for ``cfg``."""
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.pipeline import prepare
+    from mifusion.experiments.pipeline import prepare
 
     params = SynthParams(max_lengths=max_lengths)
     if label_csv is not None:
@@ -44,8 +44,8 @@ def measure(cfg: Any, data: Any, steps: int, warmup: int) -> dict[str, float]:
     """samples/s and seconds per step of ``train_step`` over ``steps`` batches after ``warmup``."""
     from mifusion.data.batch import collate
     from mifusion.data.loader import sample_lengths
+    from mifusion.experiments.runner import build
     from mifusion.training.optim import build_optimizers
-    from mifusion.training.runner import build
     from mifusion.training.sampler import BatchSampler
     from mifusion.training.seed import seed_everything
     from mifusion.training.steps import train_step

@@ -1,7 +1,7 @@
 """Shared plumbing of the claim studies: arms, seeds, baselines, paired tables.
 
 An *arm* is a preset plus ``--set``-style overrides; every arm of a study runs with the same seeds
-through :func:`mifusion.training.runner.train_one` (the CLI's own code path) and yields one dict of
+through :func:`mifusion.experiments.runner.train_one` (the CLI's own code path) and yields one dict of
 test metrics per seed (checkpoint chosen on validation; test read once). Tiny mode shrinks data and
 epochs, never the pipeline.
 """
@@ -98,9 +98,9 @@ def semi_ground(label_csv: str | Path, encoder: str, cache: Path) -> Path:
     directory name hashes the inputs and the generator's and featurizer's settings, so another encoder,
     label file or generator default gets its own cache (edits to the encoder's files in place do not).
     """
-    from mifusion.data.featurize import featurize_text
     from mifusion.data.safe_format import MANIFEST, save_safe
     from mifusion.data.synthetic import SynthParams, generate
+    from mifusion.encoders.featurize import featurize_text
 
     if not Path(label_csv).is_file():
         raise SystemExit(f"{label_csv}: no such label.csv; pass --label-csv (the real MOSI label.csv)")
@@ -177,7 +177,7 @@ def run_arm(arm: Arm, seeds: Sequence[int], out: Path, extra: Sequence[str] = ()
     A seed whose ``results.json`` exists is read back (an interrupted study resumes), but only when the
     arm's ``arm.json`` names the same config and code hashes (:func:`studies.provenance.claim`).
     """
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.runner import train_one
 
     cfg = config(arm, extra)
     record = provenance(cfg)
@@ -210,8 +210,8 @@ def baselines(arm: Arm, extra: Sequence[str] = ()) -> dict[str, dict[str, float]
     Ridge: closed form on the train split's per-modality time averages (text: token features when
     the data has them, else excluded), alpha chosen on validation MAE from 10^-2 .. 10^3.
     """
+    from mifusion.experiments.pipeline import prepare_data
     from mifusion.metrics.accumulator import compute_metrics
-    from mifusion.training.pipeline import prepare_data
 
     data = prepare_data(config(arm, extra)).dataset
 

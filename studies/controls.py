@@ -46,7 +46,7 @@ def control_grounds(preset: str, extra: tuple[str, ...], cache: Path) -> dict[st
     """The intact ground's two broken copies and the positive ground, saved once under ``cache``."""
     from mifusion.data.controls import permute_labels, shuffle_modalities
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.pipeline import load_raw
+    from mifusion.experiments.pipeline import load_raw
 
     cfg = config(Arm("ground", preset), extra)
     s = cfg.data.synth
@@ -91,7 +91,7 @@ def study(model: str, seeds: list[int], out: Path, extra: tuple[str, ...], groun
 
 
 def _constant_floor(preset: str, extra: tuple[str, ...]) -> float:
-    from mifusion.training.pipeline import prepare_data
+    from mifusion.experiments.pipeline import prepare_data
 
     data = prepare_data(config(Arm("floor", preset), extra)).dataset
     y_tr, y_te = np.asarray(data["train"].labels, float), np.asarray(data["test"].labels, float)

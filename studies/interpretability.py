@@ -40,9 +40,9 @@ SCORERS = {"penalty": "penalty critic as trained", "refit": "statistics network 
 
 def aurocs(seed_dir: Path) -> dict[str, dict[str, float]]:
     """scorer -> AUROC per swapped modality and 'all', for one trained, penalised seed."""
-    from mifusion.evaluation.commands import load_data
     from mifusion.evaluation.explain import explain_seed
-    from mifusion.evaluation.run import load_run
+    from mifusion.experiments.commands import load_data
+    from mifusion.experiments.run import load_run
 
     run = load_run(seed_dir)
     return {k: e.auroc() for k, e in explain_seed(run, run.prepare(load_data(run, None))).items()}

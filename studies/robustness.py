@@ -36,7 +36,7 @@ from studies.report import (
 
 def robustness_rows(seed_dir: Path) -> dict[str, float]:
     """``condition (definition)`` -> MAE increase over intact, for one trained seed."""
-    from mifusion.evaluation.commands import evaluate_run
+    from mifusion.experiments.commands import evaluate_run
 
     rows = evaluate_run(seed_dir, None, "test", True).data["conditions"]
     intact = next(r["mae"] for r in rows if r["definition"] == "intact")

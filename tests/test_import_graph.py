@@ -1,8 +1,9 @@
-"""The import graph of ``src/mifusion``: no cycle, and no module imports a layer above its own.
+"""The import graph of ``src/mifusion``: no cycle, no module imports a layer above its own, and only
+the experiments layer and those above it read a whole ``ExperimentConfig``.
 
 Every import counts, also one inside a function; only imports under ``if TYPE_CHECKING:`` are left out
-(they never run). ``KNOWN_UPWARD`` lists the upward imports that are still there: the test fails on any
-new one, and on a listed one that is gone (delete it from the list), so the list only shrinks.
+of the layer check (they never run). The config check counts those too: a lower layer takes typed
+arguments or its own config section (``ModelConfig``, ``TrainConfig``), never the whole experiment.
 """
 
 from __future__ import annotations
@@ -25,21 +26,17 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models",),
     ("training",),
     ("evaluation",),
+    ("experiments",),  # the one layer (with config and presets) that reads a whole ExperimentConfig
     ("media",),  # extraction from raw clips, and one-clip prediction through a trained run
-    ("validation", "api"),
+    ("api",),
     ("sweeps",),
     ("cli", "mifusion"),  # the CLI, and the package's __init__ (public API, re-exports, __version__)
 )
 
-#: Upward imports still to remove (issue 27: the experiments layer, and the trainer's injected validate).
-KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset({
-    ("mifusion.data.featurize", "mifusion.encoders.text"),
-    ("mifusion.training.build", "mifusion.evaluation.evaluate"),
-    ("mifusion.training.runner", "mifusion.evaluation.evaluate"),
-    ("mifusion.training.runner", "mifusion.evaluation.plots"),
-    ("mifusion.training.runner", "mifusion.evaluation.reports"),
-    ("mifusion.training.runner", "mifusion.validation"),
-})  # fmt: skip
+#: Where a whole experiment config may be read: its own module, the shipped presets (YAML files loaded
+#: into it), and the experiments layer and every layer above it.
+CONFIG_READERS_FROM = "experiments"
+WHOLE_CONFIG_NAMES = frozenset({"ExperimentConfig", "load", "apply_overrides"})
 
 
 def _modules() -> dict[str, Path]:
@@ -113,11 +110,44 @@ def test_no_import_cycle() -> None:
 
 
 def test_no_module_imports_a_layer_above_it() -> None:
-    upward = {
+    upward = sorted(
         (module, target)
         for module, targets in import_graph().items()
         for target in targets
         if _layer(target) > _layer(module)
+    )
+    assert not upward, f"upward imports (module, the layer above it imports): {upward}"
+
+
+def _whole_config_imports(path: Path) -> set[str]:
+    """The names of ``WHOLE_CONFIG_NAMES`` that ``path`` imports from ``mifusion.config`` (anywhere)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "mifusion.config"
+        for alias in node.names
+        if alias.name in WHOLE_CONFIG_NAMES
     }
-    assert not upward - KNOWN_UPWARD, f"new upward imports: {sorted(upward - KNOWN_UPWARD)}"
-    assert not KNOWN_UPWARD - upward, f"gone, delete from KNOWN_UPWARD: {sorted(KNOWN_UPWARD - upward)}"
+
+
+def test_only_the_experiments_layer_and_above_read_the_whole_config() -> None:
+    lowest = _layer(f"mifusion.{CONFIG_READERS_FROM}")
+    readers = {
+        module: sorted(names)
+        for module, path in _modules().items()
+        if (names := _whole_config_imports(path))
+        and _layer(module) < lowest
+        and module not in ("mifusion.config", "mifusion.presets")
+    }
+    assert not readers, (
+        f"modules below {CONFIG_READERS_FROM}/ that read the whole ExperimentConfig: {readers}; pass them "
+        "typed arguments or their own config section, built in mifusion.experiments"
+    )
+
+
+def test_the_config_check_sees_a_reader() -> None:
+    """The check above is not vacuous: it finds the experiments layer's own readers."""
+    modules = _modules()
+    assert "ExperimentConfig" in _whole_config_imports(modules["mifusion.experiments.pipeline"])
+    assert "load" in _whole_config_imports(modules["mifusion.experiments.run"])

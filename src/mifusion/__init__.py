@@ -72,8 +72,8 @@ _EXPORTS: dict[str, tuple[str, str]] = {
     "format_table": ("mifusion.metrics", "format_table"),
     # models and trained runs
     "build_model": ("mifusion.models.build", "build_model"),
-    "load_run": ("mifusion.evaluation.run", "load_run"),
-    "TrainedRun": ("mifusion.evaluation.run", "TrainedRun"),
+    "load_run": ("mifusion.experiments.run", "load_run"),
+    "TrainedRun": ("mifusion.experiments.run", "TrainedRun"),
     # errors
     "MifusionError": ("mifusion.errors", "MifusionError"),
     "DataError": ("mifusion.errors", "DataError"),
@@ -162,7 +162,7 @@ if TYPE_CHECKING:  # static analysers and IDEs see the real objects; nothing is 
     from mifusion.estimators.penalty import DependencyPenalty, PenaltyOutput
     from mifusion.estimators.smile import SMILE
     from mifusion.estimators.wasserstein import Wasserstein
-    from mifusion.evaluation.run import TrainedRun, load_run
+    from mifusion.experiments.run import TrainedRun, load_run
     from mifusion.metrics import compute_metrics, format_table
     from mifusion.models.build import build_model
     from mifusion.objectives import WeightedTerm, compose_loss

@@ -65,7 +65,7 @@ def test_step_profile_text_encoder_runs_once_per_step(tmp_path: Path) -> None:
 def test_fixed_text_padding_pads_tokens_and_restores_collate(tiny_dataset) -> None:  # type: ignore[no-untyped-def]
     from mifusion.config import load
     from mifusion.data import loader
-    from mifusion.training.pipeline import prepare
+    from mifusion.experiments.pipeline import prepare
 
     reference = _module("mmim_vs_reference")
     cfg = load(None, [f"model.text.{k}={v}" for k, v in _module("common").tiny_text_encoder().items()])

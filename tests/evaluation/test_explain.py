@@ -12,11 +12,11 @@ import torch
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.data.synthetic import SynthParams, generate
 from mifusion.evaluation.explain import auroc, derangement, explain_seed, swap_split
-from mifusion.evaluation.explain_report import explain_run
-from mifusion.evaluation.run import load_run
 from mifusion.evaluation.statistics_network import FitSettings, fit_statistics_network
-from mifusion.training import runner
-from mifusion.training.pipeline import prepare
+from mifusion.experiments import runner
+from mifusion.experiments.explain import explain_run
+from mifusion.experiments.pipeline import prepare
+from mifusion.experiments.run import load_run
 
 # Modalities dominated by 4 shared factors (private factors, noise and jitter nearly off).
 SHARED = SynthParams(shared_strength=2.0, private_strength=0.1, noise=0.05, jitter=0.05,
@@ -82,7 +82,7 @@ def test_swapped_samples_score_lower_on_shared_information(
     assert refit["all"] >= 0.9 and min(refit.values()) >= 0.85, refit
     assert penalty["all"] > 0.6, penalty
     assert min(exps["refit"].attribution().values()) > 0
-    monkeypatch.setattr("mifusion.training.pipeline.load_raw", lambda cfg: raw)
+    monkeypatch.setattr("mifusion.experiments.pipeline.load_raw", lambda cfg: raw)
     report = explain_run(tmp_path / "run", top=3, settings=None)  # the penalty critic only: fast
     assert "Most consistent" in report and "| 1 | penalty |" in report
     assert (tmp_path / "run" / "explain" / "scores.png").exists()

@@ -11,10 +11,10 @@ import pytest
 
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.errors import DataError
-from mifusion.evaluation.commands import evaluate_run, predict_file
-from mifusion.evaluation.explain_report import explain_run
 from mifusion.evaluation.statistics_network import FitSettings
-from mifusion.training.runner import run_experiment
+from mifusion.experiments.commands import evaluate_run, predict_file
+from mifusion.experiments.explain import explain_run
+from mifusion.experiments.runner import run_experiment
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_mismatched_checkpoint_is_a_one_line_error(run_dir: Path, tmp_path: Path
     import shutil
 
     from mifusion.errors import ConfigError
-    from mifusion.evaluation.run import load_run
+    from mifusion.experiments.run import load_run
     from mifusion.training.checkpoint import load_checkpoint, save_checkpoint
 
     folder = tmp_path / "seed_1"

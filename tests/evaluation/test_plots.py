@@ -10,7 +10,7 @@ import pytest
 
 from mifusion.config import load
 from mifusion.evaluation import plots
-from mifusion.training.runner import run_experiment
+from mifusion.experiments.runner import run_experiment
 from mifusion.writers import read_rows_csv
 
 TINY = [
@@ -64,7 +64,7 @@ def test_each_plot_is_written_with_words_units_and_outside_legends(
 
     import numpy as np
 
-    from mifusion.evaluation.commands import SplitPredictions
+    from mifusion.experiments.commands import SplitPredictions
 
     seed_dir, run = tiny_run
     history = read_rows_csv(seed_dir / "metrics.csv")
@@ -103,7 +103,7 @@ def test_each_plot_is_written_with_words_units_and_outside_legends(
 def test_plots_without_terms_or_epochs_say_so_in_words(figures: dict[str, Any], tmp_path: Path) -> None:
     import numpy as np
 
-    from mifusion.evaluation.commands import SplitPredictions
+    from mifusion.experiments.commands import SplitPredictions
 
     history = [{"epoch": 1.0, "train/task": 1.0, "train/total": 1.0, "valid/mae": 1.1}]
     nan = SplitPredictions(["a"], np.array([np.nan]), np.array([0.5]))
@@ -130,7 +130,7 @@ def test_term_panels_group_keys_by_unit() -> None:
 
 
 def test_robustness_plot_labels(figures: dict[str, Any], tmp_path: Path) -> None:
-    from mifusion.evaluation.commands import _plot
+    from mifusion.experiments.commands import _plot
 
     stat = {"mean": 0.1, "std": 0.02}
     summary = [(("intact", "none"), {}), (("-audio", "masked"), {"delta_mae": stat}),

@@ -16,8 +16,8 @@ import pytest
 
 from mifusion.cli import main
 from mifusion.config import load
+from mifusion.experiments.run_guard import stale_temp_files
 from mifusion.training.checkpoint import load_checkpoint
-from mifusion.training.run_guard import stale_temp_files
 from mifusion.writers import read_rows_csv
 
 KILLS = 20

@@ -9,8 +9,8 @@ import torch
 
 from mifusion.cli import main
 from mifusion.config import load
+from mifusion.experiments.runner import run_experiment
 from mifusion.training.checkpoint import load_checkpoint, save_checkpoint
-from mifusion.training.runner import run_experiment
 
 TINY = ["model.name=lf_dnn", "model.hidden_dim=8", "data.synth.n=40", "train.epochs=1", "train.num_threads=1"]
 
@@ -50,7 +50,7 @@ def test_evaluate_refuses_nan_predictions(nan_run: Path, capsys: pytest.CaptureF
 
 def test_training_into_a_run_being_written_is_refused(nan_run: Path) -> None:
     from mifusion.errors import ConfigError
-    from mifusion.training.run_guard import claim
+    from mifusion.experiments.run_guard import claim
 
     with (
         claim(nan_run, resume=True),  # another writer holds the run

@@ -31,11 +31,11 @@ import torch
 from mifusion import presets
 from mifusion.config import load
 from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.prepared import PreparedData
 from mifusion.data.spec import data_spec
+from mifusion.experiments.build import build_trainer
 from mifusion.models.build import build_model
 from mifusion.models.testing import save_tiny_bert
-from mifusion.training.build import build_trainer
-from mifusion.training.pipeline import PreparedData
 
 from . import mmim_name_map, mmsa_oracle
 

@@ -94,8 +94,8 @@ def test_cenet_shift_depends_on_the_frames() -> None:
 
 def test_every_model_but_mmim_ships_a_synthetic_preset() -> None:
     """``mifusion train --preset synth_<model>`` resolves and passes the config checks (mmim: mosi_mmim)."""
+    from mifusion.experiments.validation import config_problems
     from mifusion.presets import resolve
-    from mifusion.validation import config_problems
 
     for name in MODELS.names():
         if name == "mmim":

@@ -15,7 +15,7 @@ TINY = ["data.synth.n=80", "train.epochs=2", "train.batch_size=16", "train.devic
 
 @pytest.mark.slow
 def test_sweep_with_real_train_one(tmp_path: Path) -> None:
-    runner = pytest.importorskip("mifusion.training.runner", reason="the trainer is not importable")
+    runner = pytest.importorskip("mifusion.experiments.runner", reason="the trainer is not importable")
     from mifusion.presets import resolve
 
     cfg = resolve("default", None, TINY)

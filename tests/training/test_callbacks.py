@@ -10,7 +10,7 @@ import torch
 from tiny_training_model import TinyModel, tiny_config, tiny_prepared
 
 from mifusion.errors import DataError
-from mifusion.training.build import build_trainer, train_settings
+from mifusion.experiments.build import build_trainer, train_settings
 from mifusion.training.callbacks import Callback
 from mifusion.training.seed import seed_everything
 from mifusion.training.state import STATE_VERSION, TrainerState

@@ -19,7 +19,7 @@ import pytest
 from tiny_training_model import TinyModel, install, tiny_config
 
 from mifusion.config import to_dict
-from mifusion.training.runner import train_one
+from mifusion.experiments.runner import train_one
 
 HERE = Path(__file__).parent
 
@@ -28,7 +28,7 @@ import json, sys
 sys.path.insert(0, {here!r})
 import tiny_training_model as t
 from mifusion.config import from_dict, ExperimentConfig
-import mifusion.training.runner as runner
+import mifusion.experiments.runner as runner
 t.install()
 original = t.TinyModel.__init__
 def init(self, spec, dim=8, nan_after=None):
@@ -43,7 +43,7 @@ import torch, torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from mifusion.errors import TrainingError
 from mifusion.training.distributed import launch
-from mifusion.training.build import build_trainer
+from mifusion.experiments.build import build_trainer
 rank = dist.get_rank()
 print("RESULT", rank, json.dumps(result.test))
 t.TinyModel.__init__ = original

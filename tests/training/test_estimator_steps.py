@@ -78,7 +78,7 @@ def test_separate_pass_steps_only_the_estimators_and_discards_every_other_gradie
 
 
 def test_trainer_takes_k_critic_steps_per_batch() -> None:
-    from mifusion.training.build import build_trainer
+    from mifusion.experiments.build import build_trainer
 
     torch.manual_seed(0)
     model, _ = _penalized(2)

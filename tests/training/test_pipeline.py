@@ -8,7 +8,7 @@ from tiny_training_model import tiny_dataset
 
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.errors import DataError
-from mifusion.training.pipeline import prepare
+from mifusion.experiments.pipeline import prepare
 
 
 def test_prepare_selects_modalities_and_fits_stats_on_train_only() -> None:

@@ -15,7 +15,7 @@ import torch
 from tiny_training_model import install, tiny_config
 
 from mifusion.config import to_dict
-from mifusion.training.runner import train_one
+from mifusion.experiments.runner import train_one
 
 HERE = Path(__file__).parent
 
@@ -24,7 +24,7 @@ import os, signal, sys, json
 sys.path.insert(0, {here!r})
 import tiny_training_model as t
 from mifusion.config import from_dict, ExperimentConfig
-import mifusion.training.runner as runner
+import mifusion.experiments.runner as runner
 t.install()
 kill_at = {kill_at}
 original = t.TinyModel.forward

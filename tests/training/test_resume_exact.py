@@ -29,8 +29,8 @@ def _train(cfg_json: str, out: str, kill_at: int, resume: bool) -> None:
 
     import mifusion.training.trainer as trainer
     from mifusion.data.synthetic import SynthParams, generate
-    from mifusion.training.pipeline import prepare
-    from mifusion.training.runner import train_one
+    from mifusion.experiments.pipeline import prepare
+    from mifusion.experiments.runner import train_one
 
     torch.set_num_threads(1)
     calls = {"n": 0}

@@ -12,13 +12,13 @@ from tiny_training_model import TinyModel, tiny_config, tiny_prepared
 
 from mifusion.config import load
 from mifusion.encoders.text import TextEncoder, tiny_bert
-from mifusion.training.build import build_trainer
+from mifusion.experiments.build import build_trainer
+from mifusion.experiments.validation import config_problems
 from mifusion.training.ema import WeightAverage, averaged_weights
 from mifusion.training.layer_decay import parameter_depths, text_layer_groups
 from mifusion.training.schedule import build_step_schedule, lr_factor
 from mifusion.training.seed import seed_everything
 from mifusion.training.trainer import Trainer
-from mifusion.validation import config_problems
 
 
 @pytest.mark.parametrize("shape", ["constant", "linear", "cosine"])

@@ -7,7 +7,7 @@ import torch
 from tiny_training_model import TinyModel, tiny_config, tiny_prepared
 
 from mifusion.errors import TrainingError
-from mifusion.training.build import build_trainer
+from mifusion.experiments.build import build_trainer
 from mifusion.training.optim import build_optimizers
 from mifusion.training.seed import seed_everything
 from mifusion.training.steps import drop_modalities, train_step

@@ -9,11 +9,11 @@ from torch import nn
 from mifusion.config import ExperimentConfig, from_dict
 from mifusion.data.batch import MultimodalBatch
 from mifusion.data.dataset import MultimodalDataset, SplitData
+from mifusion.data.prepared import PreparedData
 from mifusion.data.spec import DataSpec, data_spec
 from mifusion.estimators.base import EstimatorModule
 from mifusion.models.base import FusionModel, ModelOutput
 from mifusion.objectives import WeightedTerm
-from mifusion.training.pipeline import PreparedData
 
 VOCAB = 30
 
@@ -112,7 +112,7 @@ def tiny_config(**train: object) -> ExperimentConfig:
 
 def install(monkeypatch: object = None) -> None:
     """Makes the runner build TinyModel and read tiny data (monkeypatch or, in a subprocess, direct)."""
-    import mifusion.training.runner as runner
+    import mifusion.experiments.runner as runner
 
     def build(cfg: ExperimentConfig, data: PreparedData) -> TinyModel:
         return TinyModel(data.spec)

@@ -59,7 +59,7 @@ def check_destination(dst: str, to: str | None) -> None:
     """Refuses a destination the writer would refuse, before any expensive work (DataError)."""
     from mifusion.data.safe_format import MANIFEST
     from mifusion.errors import DataError
-    from mifusion.training.run_guard import check_creatable
+    from mifusion.experiments.run_guard import check_creatable
 
     path = Path(dst)
     check_creatable(path, "the dataset", "destination")

@@ -57,7 +57,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     from mifusion.data.synthetic import generate
     from mifusion.errors import ConfigError
-    from mifusion.validation import check_synth_memory
+    from mifusion.experiments.validation import check_synth_memory
 
     params = _synth_params(args.param)
     if args.max_length:
@@ -114,8 +114,8 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _featurize(args: argparse.Namespace) -> int:
-    from mifusion.data.featurize import featurize_text
     from mifusion.data.io import load_dataset
+    from mifusion.encoders.featurize import featurize_text
 
     check_destination(args.dst, args.to)
 

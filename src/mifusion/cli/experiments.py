@@ -81,7 +81,7 @@ def _train(args: argparse.Namespace) -> int:
     from datetime import datetime, timezone
 
     from mifusion.evaluation.reports import experiment_table
-    from mifusion.training.runner import run_experiment
+    from mifusion.experiments.runner import run_experiment
 
     if args.resume:
         cfg, out = _resume_config(args)
@@ -105,7 +105,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     """Handler of ``mifusion evaluate``."""
-    from mifusion.evaluation.commands import evaluate_run
+    from mifusion.experiments.commands import evaluate_run
 
     report = evaluate_run(Path(args.run_dir), args.data, args.split, args.robustness)
     if args.json:
@@ -117,7 +117,7 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def predict(args: argparse.Namespace) -> int:
     """Handler of ``mifusion predict``."""
-    from mifusion.evaluation.commands import predict_file
+    from mifusion.experiments.commands import predict_file
     from mifusion.media.extract import EXTENSIONS
 
     if Path(args.data).suffix.lower() in EXTENSIONS:  # one clip: extracted like the run's training data
@@ -162,8 +162,8 @@ def _predict_clip(args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     """Handler of ``mifusion explain``."""
-    from mifusion.evaluation.explain_report import explain_run
     from mifusion.evaluation.statistics_network import FitSettings
+    from mifusion.experiments.explain import explain_run
 
     settings = FitSettings(steps=args.refit_steps) if args.refit_steps > 0 else None
     report = explain_run(Path(args.run_dir), args.data, args.top, settings)

@@ -50,7 +50,7 @@ def _extract(args: argparse.Namespace) -> int:
 
     def save(dataset: Any) -> None:
         if args.encoder is not None:
-            from mifusion.data.featurize import featurize_text, featurize_words
+            from mifusion.encoders.featurize import featurize_text, featurize_words
 
             if words is not None:
                 dataset = featurize_words(dataset, args.encoder, max_tokens=args.max_tokens)

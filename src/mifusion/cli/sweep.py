@@ -141,12 +141,12 @@ def _child_argv(args: argparse.Namespace, study_name: str, out: Path, url: str) 
 
 
 def _run(args: argparse.Namespace, study_name: str, out: Path, settings: Any) -> None:
+    from mifusion.experiments.validation import check_config
     from mifusion.presets import resolve
     from mifusion.sweeps.objective import DEFAULT_TRAINER, load_trainer
     from mifusion.sweeps.space import declared_space, free_parameters, parse_search_space
     from mifusion.sweeps.study import mask_url
     from mifusion.sweeps.worker import SweepPlan, run_worker, spawn_workers
-    from mifusion.validation import check_config
 
     if args.trials < 1 or args.workers < 1 or args.seeds_per_trial < 1:
         raise _error("--trials, --workers and --seeds-per-trial must be positive")

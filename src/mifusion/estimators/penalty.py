@@ -4,9 +4,10 @@ Dependency Maximisation", EMNLP 2021).
 ``DependencyPenalty`` measures the dependency between per-modality representations with any registered
 estimator and returns the term to add to the task loss (``-weight * estimate``: the dependency is
 maximised for ``weight > 0``; pass a negative weight with ``"club"`` to minimise it) and the critic's own
-loss. It runs the estimator twice: once on the live representations with the critic's parameters frozen
-(``term``, ``estimate``: gradients reach only the encoders) and once on detached representations
-(``critic_loss``: gradients reach only the critic; includes the gradient penalty or MINE's correction).
+loss. It runs the estimator once per call (:func:`~mifusion.estimators.split_gradients.split_gradients`)
+and routes the two gradients apart: ``term`` and ``estimate`` reach only the encoders (as if the critic
+were frozen), ``critic_loss`` only the critic (as if the representations were detached; it includes the
+gradient penalty or MINE's correction). Both are computed on the same standardised inputs and negatives.
 So one call pattern is right for every family:
 
     out = penalty(reps)
@@ -34,7 +35,8 @@ import torch
 from torch import Tensor, nn
 
 from mifusion.errors import ConfigError, ShapeError
-from mifusion.estimators.base import ESTIMATORS, EstimatorModule, MIEstimator, MIOutput
+from mifusion.estimators.base import ESTIMATORS, EstimatorModule, MIEstimator
+from mifusion.estimators.split_gradients import split_gradients
 
 SCOPES = ("total_correlation", "pairwise")
 MODALITY_ORDER = ("text", "audio", "vision")
@@ -48,7 +50,7 @@ class PenaltyOutput:
         term: scalar to add to the task loss (sign applied: ``-weight * estimate``).
         estimate: scalar estimate in the estimator's unit (sum over pairs for the pairwise scope),
             differentiable with respect to the representations.
-        critic_loss: scalar the critic minimises, computed on detached representations.
+        critic_loss: scalar the critic minimises; its gradient reaches only the critic's parameters.
         per_pair: "text_audio"-style names -> estimate, one per term of the scope.
         diagnostics: detached scalars worth logging.
     """
@@ -62,7 +64,8 @@ class PenaltyOutput:
 
 @contextmanager
 def frozen(module: nn.Module) -> Iterator[None]:
-    """Temporarily stops autograd from computing gradients for ``module``'s parameters."""
+    """Temporarily stops autograd from computing gradients for ``module``'s parameters (MMIM's likelihoods,
+    whose outputs are not an ``MIOutput``; a penalty's estimator uses ``split_gradients`` instead)."""
     flags = [(p, p.requires_grad) for p in module.parameters()]
     try:
         for p, _ in flags:
@@ -196,24 +199,14 @@ class DependencyPenalty(EstimatorModule):
             assert isinstance(estimator, MIEstimator)
             rows = self._rows(group, batch, available)
             views = [reps[m] if rows is None else reps[m][rows.to(reps[m].device)] for m in group]
-            live, detached = self._run(estimator, views)
-            estimates[name] = live.estimate
-            critic_losses.append(detached.loss)
-            diagnostics[f"{name}/estimate"] = live.estimate.detach()
-            diagnostics.update({f"{name}/{k}": v for k, v in detached.diagnostics.items()})
+            out = split_gradients(estimator, views)
+            estimates[name] = out.estimate
+            critic_losses.append(out.loss)
+            diagnostics[f"{name}/estimate"] = out.estimate.detach()
+            diagnostics.update({f"{name}/{k}": v for k, v in out.diagnostics.items()})
         estimate = torch.stack(list(estimates.values())).sum()
         critic_loss = torch.stack(critic_losses).sum()
         return PenaltyOutput(-self.weight * estimate, estimate, critic_loss, estimates, diagnostics)
-
-    @staticmethod
-    def _run(estimator: MIEstimator, views: list[Tensor]) -> tuple[MIOutput, MIOutput]:
-        if not torch.is_grad_enabled():
-            out = estimator(*views)
-            return out, out
-        with frozen(estimator):
-            live = estimator(*views)
-        detached = estimator(*[v.detach() for v in views])
-        return live, detached
 
     def pointwise_scores(self, reps: Mapping[str, Tensor]) -> Tensor:
         """(B,) statistics-network score of each sample's own joint (summed over pairs for "pairwise").

@@ -71,7 +71,7 @@ def predict_clip(
         DataError: the run was not trained on extracted features, the clip gives none (silent,
             unreadable, no face when the run used vision), or words are missing / not wanted / outside it.
     """
-    from mifusion.evaluation.commands import finite_predictions, load_runs
+    from mifusion.experiments.commands import finite_predictions, load_runs
     from mifusion.media.decode import BadClip
     from mifusion.media.extract import Settings, check_installed, clip_features
 
@@ -135,7 +135,7 @@ def predict_clip(
     dataset = MultimodalDataset(splits, meta={"source": str(clip), **{k: meta[k] for k in keep if k in meta}})
     text_features = meta.get("text_features")
     if text_features:
-        from mifusion.data.featurize import featurize_text, featurize_words
+        from mifusion.encoders.featurize import featurize_text, featurize_words
 
         if text_features["pooling"] == "words":
             dataset = featurize_words(dataset, text_features["encoder"], text_features["max_tokens"])

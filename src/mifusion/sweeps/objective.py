@@ -1,6 +1,6 @@
 """The trial objective: train, read the validation metric only, prune on its per-epoch curve.
 
-The trainer is injected (``train_fn``, same signature as ``mifusion.training.runner.train_one``), so
+The trainer is injected (``train_fn``, same signature as ``mifusion.experiments.runner.train_one``), so
 sweeps are tested with a quick fake and run with the real trainer.
 
 Example:
@@ -27,7 +27,7 @@ from mifusion.metrics import higher_is_better
 from mifusion.sweeps.space import ParamSpec, apply_params, suggest
 
 PRUNERS: tuple[str, ...] = ("median", "halving", "none")
-DEFAULT_TRAINER = "mifusion.training.runner:train_one"
+DEFAULT_TRAINER = "mifusion.experiments.runner:train_one"
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 

@@ -212,7 +212,7 @@ def retrain_best(
     Returns the path of ``retrain.md`` (the experiment's own results are under ``out_dir`` too).
     """
     if run_experiment is None:
-        from mifusion.training.runner import run_experiment as default_run
+        from mifusion.experiments.runner import run_experiment as default_run
 
         run_experiment = default_run
     cfg = best_config(study)

@@ -8,7 +8,7 @@ epoch. Devices, precision and DDP go through Lightning Fabric (:mod:`mifusion.tr
 Validation selects the best epoch; the caller evaluates the test split once with the best checkpoint.
 Progress is a :class:`~mifusion.training.state.TrainerState` (the checkpoint's schema); logging, pruning
 and profiling come in as :class:`~mifusion.training.callbacks.Callback` objects. Built from a config by
-:func:`mifusion.training.build.build_trainer`.
+:func:`mifusion.experiments.build.build_trainer`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from mifusion.data.loader import iterate, sample_lengths
+from mifusion.data.prepared import PreparedData
 from mifusion.errors import TrainingError
 from mifusion.metrics import is_better
 from mifusion.models.base import FusionModel
@@ -33,7 +34,6 @@ from mifusion.training.checkpoint import clone_state, load_checkpoint, save_chec
 from mifusion.training.distributed import shard, wrap_model
 from mifusion.training.ema import averaged_weights, build_weight_average
 from mifusion.training.optim import Optimizers
-from mifusion.training.pipeline import PreparedData
 from mifusion.training.sampler import BatchSampler
 from mifusion.training.seed import rng_state, set_rng_state
 from mifusion.training.settings import TrainSettings

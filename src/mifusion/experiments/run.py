@@ -22,10 +22,10 @@ from mifusion.data.loader import iterate, sequential
 from mifusion.data.spec import DataSpec
 from mifusion.errors import ConfigError, DataError
 from mifusion.evaluation.evaluate import SplitPredictions, predict_split
+from mifusion.experiments.pipeline import prepare
+from mifusion.experiments.run_dir import read_spec
 from mifusion.models.base import FusionModel
 from mifusion.training.checkpoint import load_checkpoint
-from mifusion.training.pipeline import prepare
-from mifusion.training.run_dir import read_spec
 
 
 def seed_dirs(run_dir: Path) -> list[Path]:
@@ -117,7 +117,7 @@ class TrainedRun:
 
 def load_run(run_dir: str | Path, device: str | None = None) -> TrainedRun:
     """Restores the best checkpoint of ``run_dir`` (a seed folder or an experiment folder)."""
-    from mifusion.training.runner import resolve_device
+    from mifusion.experiments.runner import resolve_device
 
     folder = seed_dir(Path(run_dir))
     cfg = load(folder / "config.yaml")

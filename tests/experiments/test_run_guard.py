@@ -8,7 +8,7 @@ import pytest
 
 from mifusion.config import load
 from mifusion.errors import ConfigError
-from mifusion.training.run_guard import (
+from mifusion.experiments.run_guard import (
     check_output,
     check_resume,
     claim,

@@ -9,9 +9,9 @@ import pytest
 
 from mifusion.cli import main
 from mifusion.data.dataset import MultimodalDataset, SplitData
-from mifusion.data.featurize import featurize_text, pool_states
 from mifusion.data.io import load_dataset, save_safe
 from mifusion.data.spec import data_spec
+from mifusion.encoders.featurize import featurize_text, pool_states
 from mifusion.errors import ConfigError, DataError
 
 transformers = pytest.importorskip("transformers")
@@ -107,7 +107,7 @@ def test_word_features_average_each_words_pieces(tmp_path: Path, fast: bool) -> 
     """``encode_words`` (data extract --align words): one state per word, the mean of its word pieces."""
     import torch
 
-    from mifusion.data.featurize import encode_words
+    from mifusion.encoders.featurize import encode_words
 
     vocab = tmp_path / "vocab.txt"
     vocab.write_text(

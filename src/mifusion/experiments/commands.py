@@ -18,7 +18,7 @@ from mifusion.data.dataset import MultimodalDataset
 from mifusion.errors import DataError
 from mifusion.evaluation.evaluate import SplitPredictions, compute
 from mifusion.evaluation.reports import mean_std, metrics_table, seed_table
-from mifusion.evaluation.run import TrainedRun, load_run, seed_dirs
+from mifusion.experiments.run import TrainedRun, load_run, seed_dirs
 from mifusion.writers import atomic_write_text, write_rows_csv
 
 DELTA_METRICS = ("mae", "corr", "acc7")
@@ -38,7 +38,7 @@ def load_data(run: TrainedRun, data_path: str | None) -> MultimodalDataset:
     Raises:
         DataError: the data lacks a modality the run was trained on.
     """
-    from mifusion.training.pipeline import load_raw
+    from mifusion.experiments.pipeline import load_raw
 
     if data_path is None:
         return load_raw(run.cfg)

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 import torch
 
 from mifusion.config import ExperimentConfig
+from mifusion.data.prepared import PreparedData
 from mifusion.models.base import FusionModel
 from mifusion.training.callbacks import Callback
 from mifusion.training.distributed import launch
 from mifusion.training.optim import build_optimizers
-from mifusion.training.pipeline import PreparedData
 from mifusion.training.settings import TrainSettings
 from mifusion.training.trainer import Trainer
 

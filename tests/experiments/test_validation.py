@@ -6,7 +6,7 @@ import pytest
 
 from mifusion.config import load
 from mifusion.errors import ConfigError
-from mifusion.validation import check_build, check_config, check_device, config_problems
+from mifusion.experiments.validation import check_build, check_config, check_device, config_problems
 
 BAD = {
     "train.batch_size=-4": "train.batch_size",
@@ -71,7 +71,7 @@ def test_a_device_the_machine_lacks_is_refused() -> None:
 
 
 def test_trial_build_refuses_heads_that_do_not_divide_the_width(tiny_dataset: object) -> None:
-    from mifusion.training.pipeline import prepare
+    from mifusion.experiments.pipeline import prepare
 
     cfg = load(None, ["model.name=mult", "model.options.num_heads=3", "model.hidden_dim=16"])
     data = prepare(tiny_dataset, cfg)  # type: ignore[arg-type]
@@ -83,7 +83,7 @@ def test_trial_build_refuses_heads_that_do_not_divide_the_width(tiny_dataset: ob
 def test_token_ids_outside_the_encoder_vocabulary_are_refused(tiny_dataset: object) -> None:
     import dataclasses
 
-    from mifusion.training.pipeline import prepare
+    from mifusion.experiments.pipeline import prepare
 
     cfg = load(None, ["model.hidden_dim=16"])
     data = prepare(tiny_dataset, cfg)  # type: ignore[arg-type]

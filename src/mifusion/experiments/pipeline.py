@@ -4,29 +4,12 @@ standardise with training-split statistics, and derive the DataSpec."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 from mifusion.config import ExperimentConfig
 from mifusion.data.dataset import MultimodalDataset, SplitData
-from mifusion.data.spec import DataSpec, data_spec
-
-
-@dataclass
-class PreparedData:
-    """Data ready for training.
-
-    Attributes:
-        dataset: splits restricted to the configured modalities, tokenised and standardised.
-        spec: what the model is built for.
-        stats: the training-split feature statistics (a ``FeatureStats``), or None when not standardised.
-        tokenizer: the tokenizer used for text, or None.
-    """
-
-    dataset: MultimodalDataset
-    spec: DataSpec
-    stats: Any
-    tokenizer: Any
+from mifusion.data.prepared import PreparedData
+from mifusion.data.spec import data_spec
 
 
 def load_raw(cfg: ExperimentConfig) -> MultimodalDataset:

@@ -23,13 +23,14 @@ import numpy as np
 import torch
 
 from mifusion.config import ExperimentConfig
+from mifusion.data.prepared import PreparedData
 from mifusion.errors import TrainingError
+from mifusion.experiments.build import build_trainer
+from mifusion.experiments.pipeline import prepare_data
+from mifusion.experiments.run_dir import EpochLog, write_config, write_spec
 from mifusion.models.base import FusionModel
-from mifusion.training.build import build_trainer
 from mifusion.training.callbacks import Callback, EpochCallback, EpochMetrics
 from mifusion.training.distributed import launch, resolve_device
-from mifusion.training.pipeline import PreparedData, prepare_data
-from mifusion.training.run_dir import EpochLog, write_config, write_spec
 from mifusion.training.seed import seed_everything
 from mifusion.training.threads import configure_threads
 from mifusion.writers import write_json
@@ -182,11 +183,11 @@ def preflight(cfg: ExperimentConfig, out_dir: Path, *, resume: bool = False, ove
     """Every check that needs no data, before any work: the config, the device and the destination.
 
     With ``resume``, the run's saved config is compared with ``cfg``: settings that would break the
-    checkpoint may not change (:mod:`mifusion.training.run_guard`). Writes nothing.
+    checkpoint may not change (:mod:`mifusion.experiments.run_guard`). Writes nothing.
     """
     from mifusion.config import load
-    from mifusion.training.run_guard import check_output, check_resume
-    from mifusion.validation import check_config
+    from mifusion.experiments.run_guard import check_output, check_resume
+    from mifusion.experiments.validation import check_config
 
     check_config(cfg)
     if cfg.data.path and not Path(cfg.data.path).exists():
@@ -212,14 +213,14 @@ def run_experiment(
     """Trains every seed of ``cfg.train.seeds`` into ``out_dir/seed_<s>`` and writes the summary.
 
     Everything is checked before anything is written: the config (:func:`preflight`), the data and the
-    model built once on it (:func:`mifusion.validation.check_build`). An existing, non-empty ``out_dir``
+    model built once on it (:func:`mifusion.experiments.validation.check_build`). An existing, non-empty ``out_dir``
     is refused unless ``resume`` (seeds that finished, ``results.json`` present, are read back, not
     retrained) or ``overwrite`` (the old run is moved aside to ``<out_dir>.old-<time>``). The directory
     is locked while the run writes into it.
     """
     from mifusion.evaluation.reports import write_experiment_results
-    from mifusion.training.run_guard import claim
-    from mifusion.validation import check_build
+    from mifusion.experiments.run_guard import claim
+    from mifusion.experiments.validation import check_build
 
     out_dir = Path(out_dir)
     if checkpoint_every is not None and checkpoint_every < 1:

@@ -23,7 +23,7 @@ from mifusion.config import MODALITIES, ExperimentConfig, from_dict
 from mifusion.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mifusion.training.pipeline import PreparedData
+    from mifusion.data.prepared import PreparedData
 
 __all__ = [
     "check_build",
