@@ -136,22 +136,22 @@ def head_pose(points: np.ndarray, size: tuple[int, int]) -> list[float]:
     camera = np.array([[width, 0, width / 2], [0, width, height / 2], [0, 0, 1]], dtype=np.float64)
     image = points[_POSE_POINTS].astype(np.float64)
     span = max(float(np.linalg.norm(image[3] - image[2])), 1.0)  # outer eye corners, pixels
-    rvec = np.zeros((3, 1))
+    guess = np.zeros((3, 1))
     tvec = np.array([[0.0], [0.0], [width * 450.0 / span]])  # start facing the camera at the right depth
     ok, rvec, _ = cv2.solvePnP(
         _MODEL_3D,
         image,
         camera,
         np.zeros(4),
-        rvec,
+        guess,
         tvec,
         useExtrinsicGuess=True,
         flags=cv2.SOLVEPNP_ITERATIVE,
     )
     if not ok:
         return [0.0, 0.0]
-    rotation, _ = cv2.Rodrigues(rvec)
-    return list(pose_angles(rotation))
+    rotation, _ = cv2.Rodrigues(np.asarray(rvec, dtype=np.float64))
+    return list(pose_angles(np.asarray(rotation, dtype=np.float64)))
 
 
 def landmarks(grey: np.ndarray, detector: str = "hog") -> np.ndarray | None:
