@@ -87,15 +87,15 @@ def _check(args: argparse.Namespace) -> int:
     import torch
 
     from mifusion.estimators.base import ESTIMATORS
-    from mifusion.estimators.check import CheckConfig, load_estimators, run_check
-    from mifusion.estimators.check_report import (
+    from mifusion.estimators.ground_truth import DEFAULT_TASKS, get_task
+    from mifusion.evaluation.estimator_check.harness import CheckConfig, load_estimators, run_check
+    from mifusion.evaluation.estimator_check.report import (
         format_table,
         format_wasserstein,
         plot_curves,
         wasserstein_checks,
         write_json,
     )
-    from mifusion.estimators.ground_truth import DEFAULT_TASKS, get_task
 
     defaults = CheckConfig()
     for arg, name in [

@@ -7,7 +7,7 @@ reported estimate is the mean of the estimator's ``estimate`` over consecutive h
 ``batch_size`` rows. Barber-Agakov is built with the task's closed-form H(Y) (``entropy_y``), so it tests q(y|x) only.
 Grading (see :func:`grade`): MI estimates within max(0.05 nats, 10 %) of the truth on tasks whose truth
 is at most 2 nats (InfoNCE against min(truth, log B)); Jensen-Shannon within 10 % of its Monte Carlo
-truth (in JSD nats); Wasserstein is checked separately (:mod:`mifusion.estimators.check_report`).
+truth (in JSD nats); Wasserstein is checked separately (:mod:`mifusion.evaluation.estimator_check.report`).
 
 Example:
     >>> cfg = CheckConfig(steps=2, train_samples=64, heldout_samples=32, batch_size=16, seeds=1)
@@ -29,8 +29,8 @@ from torch import Tensor
 
 from mifusion.errors import MifusionError
 from mifusion.estimators.base import Bound, EstimatorEntry, MIEstimator
-from mifusion.estimators.check_types import CheckConfig, Row, RunResult
 from mifusion.estimators.ground_truth import Task, dim_to_jsd, monte_carlo_js
+from mifusion.evaluation.estimator_check.records import CheckConfig, Row, RunResult
 
 INFONCE_NAMES = frozenset({"infonce", "cpc"})
 ABS_TOLERANCE = 0.05  # nats

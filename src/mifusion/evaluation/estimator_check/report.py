@@ -1,7 +1,7 @@
-"""Tables, JSON and plots of a ground-truth check (:mod:`mifusion.estimators.check`).
+"""Tables, JSON and plots of a ground-truth check (:mod:`mifusion.evaluation.estimator_check.harness`).
 
 Example:
-    >>> from mifusion.estimators.check_types import Row
+    >>> from mifusion.evaluation.estimator_check.records import Row
     >>> row = Row("gauss-1d-rho0.5", "dv", "mi", 0.14384, 0.14384, 0.15, 0.01, True, "", 1.2)
     >>> print(format_table([row]).splitlines()[2])
     | gauss-1d-rho0.5 | 0.1438 | dv | 0.1500 ± 0.0100 | +0.0062 | pass | 1.20 |  |
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mifusion.estimators.check import CheckReport
-from mifusion.estimators.check_types import Row, RunResult
+from mifusion.evaluation.estimator_check.harness import CheckReport
+from mifusion.evaluation.estimator_check.records import Row, RunResult
 from mifusion.writers import atomic_write_text
 
 ZERO_NOISE_FLOOR = 0.02  # Wasserstein units: |W(rho=0)| below this (or 3 seed std) counts as zero
