@@ -13,7 +13,8 @@ from torch import Tensor, nn
 from mifusion.cli import main
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
 from mifusion.estimators.ground_truth import TASKS
-from mifusion.evaluation.estimator_check.harness import CheckConfig, Row, RunResult, grade, run_check, run_one
+from mifusion.evaluation.estimator_check.grading import grade
+from mifusion.evaluation.estimator_check.harness import CheckConfig, Row, RunResult, run_check, run_one
 from mifusion.evaluation.estimator_check.report import (
     format_table,
     plot_curves,

@@ -13,6 +13,9 @@ CHECK_EXAMPLES = """\
   mifusion estimators check                                   # the default check (all estimators, all tasks)
   mifusion estimators check --estimators dv infonce --tasks gauss-1d-rho0.5 student-t-1d-nu1
   mifusion estimators check --steps 200 --seeds 1 --json out/check.json --plot out/check.png
+  mifusion estimators check --suite beyond-normal --seeds 1 --heatmap out/bn.png    # registry defaults, KSG, CCA
+  mifusion estimators check --suite beyond-normal --task-options --reference-json out/bmi.json
+  mifusion estimators check --suite consistency --plot out/consistency.png
 """
 TASKS_EXAMPLES = """\
   mifusion estimators tasks
@@ -44,20 +47,50 @@ def register(sub: Any) -> None:
         CHECK_EXAMPLES,
         _check,
     )
-    check.add_argument("--estimators", nargs="+", metavar="NAME", help="registered estimators (default: all)")
+    check.add_argument(
+        "--suite",
+        choices=("ground-truth", "beyond-normal", "consistency"),
+        default="ground-truth",
+        help="ground-truth (12 tasks, per-task options), beyond-normal (the 40 tasks of Czyz et al. 2023, "
+        "registry defaults) or consistency (independence, data processing, additivity)",
+    )
+    check.add_argument(
+        "--estimators",
+        nargs="+",
+        metavar="NAME",
+        help="registered estimators, ksg, cca (default: the suite's)",
+    )
     check.add_argument(
         "--tasks",
         nargs="+",
         metavar="TASK",
-        help="task names (default: the 12 default tasks; see 'mifusion estimators tasks')",
+        help="task names (default: the suite's tasks; see 'mifusion estimators tasks --suite ...')",
     )
     check.add_argument(
-        "--samples", type=int, default=None, help="training samples per task and seed (default 10000)"
+        "--task-options",
+        action="store_true",
+        help="beyond-normal: also run the estimators that have per-task options with them (a second, "
+        "labelled row each)",
     )
     check.add_argument(
-        "--heldout", type=int, default=None, help="held-out samples for the estimate (default 4096)"
+        "--reference-json", metavar="IN", help="another implementation's estimates to grade in the same table"
     )
-    check.add_argument("--seeds", type=int, default=None, help="seeds per task, 0 .. K-1 (default 2)")
+    check.add_argument("--heatmap", metavar="OUT.png", help="draw estimate / truth per task and estimator")
+    check.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="training samples per task and seed (default 10000; beyond-normal, consistency 5000)",
+    )
+    check.add_argument(
+        "--heldout",
+        type=int,
+        default=None,
+        help="held-out samples for the estimate (default 4096; beyond-normal, consistency 5000)",
+    )
+    check.add_argument(
+        "--seeds", type=int, default=None, help="seeds per task, 0 .. K-1 (default 2; consistency 1)"
+    )
     check.add_argument("--steps", type=int, default=None, help="training steps per run (default 1000)")
     check.add_argument("--batch-size", type=int, default=None, help="batch size B (default 64)")
     check.add_argument(
@@ -68,13 +101,20 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--threads", type=int, default=1, help="torch threads in this process")
     check.add_argument("--json", metavar="OUT", help="write the full report (rows, runs, curves) as JSON")
-    check.add_argument("--plot", metavar="OUT.png", help="draw estimate against steps with the truth line")
+    check.add_argument(
+        "--plot",
+        metavar="OUT.png",
+        help="draw estimate against steps with the truth line (consistency: the three checks' figures)",
+    )
     check.add_argument("--fail-on-miss", action="store_true", help="exit 1 when a graded row fails")
 
     tasks = add_command(
         inner, "tasks", "List the ground-truth tasks and their true values.", TASKS_EXAMPLES, _tasks
     )
     tasks.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    tasks.add_argument(
+        "--suite", choices=("ground-truth", "beyond-normal", "consistency"), default="ground-truth"
+    )
 
 
 def _positive(args: argparse.Namespace, *names: str) -> None:
@@ -84,11 +124,18 @@ def _positive(args: argparse.Namespace, *names: str) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import torch
 
     from mifusion.estimators.base import ESTIMATORS
-    from mifusion.estimators.ground_truth import DEFAULT_TASKS, get_task
-    from mifusion.evaluation.estimator_check.harness import CheckConfig, load_estimators, run_check
+    from mifusion.evaluation.estimator_check.consistency import (
+        check_consistency,
+        format_consistency,
+        plot_consistency,
+    )
+    from mifusion.evaluation.estimator_check.harness import any_task, load_estimators, lookup
+    from mifusion.evaluation.estimator_check.records import CheckConfig
     from mifusion.evaluation.estimator_check.report import (
         format_table,
         format_wasserstein,
@@ -96,8 +143,11 @@ def _check(args: argparse.Namespace) -> int:
         wasserstein_checks,
         write_json,
     )
+    from mifusion.evaluation.estimator_check.suites import SUITES, reference_rows, run_suite
+    from mifusion.evaluation.estimator_check.summary import format_summary, plot_heatmap
 
-    defaults = CheckConfig()
+    suite = SUITES[args.suite]
+    defaults = suite.config
     for arg, name in [
         ("samples", "train_samples"),
         ("heldout", "heldout_samples"),
@@ -111,17 +161,22 @@ def _check(args: argparse.Namespace) -> int:
     _positive(args, "samples", "heldout", "seeds", "steps", "batch_size", "workers", "threads")
     if args.batch_size > min(args.samples, args.heldout):
         raise ConfigError(f"--batch-size {args.batch_size} exceeds --samples or --heldout; lower it")
-    torch.set_num_threads(args.threads)
+    if args.task_options and suite.options != "defaults":
+        raise ConfigError(f"--task-options: the {args.suite} suite already runs with per-task options")
+    if args.reference_json and not Path(args.reference_json).is_file():
+        raise ConfigError(f"--reference-json: no such file: {args.reference_json}")
     load_estimators()
-    names = args.estimators or list(ESTIMATORS.names())
+    names = args.estimators or list(suite.estimators or ESTIMATORS.names())
     if not names:
         raise ConfigError("no estimators are registered; install mifusion with its estimators package")
-    entries = {name: ESTIMATORS.get(name) for name in names}
-    tasks = [get_task(t) for t in (args.tasks or DEFAULT_TASKS)]
+    for name in names:
+        lookup(name)  # an unknown name is a ConfigError listing the registered ones
+    tasks = [any_task(t) for t in (args.tasks or suite.tasks)]
     if not any(len(t.dims) == 2 for t in tasks):
         raise ConfigError(
             "--tasks: the check needs at least one two-variable task (see 'mifusion estimators tasks')"
         )
+    torch.set_num_threads(args.threads)
     config = CheckConfig(
         train_samples=args.samples,
         heldout_samples=args.heldout,
@@ -129,30 +184,53 @@ def _check(args: argparse.Namespace) -> int:
         steps=args.steps,
         seeds=args.seeds,
         lr=args.lr,
+        options=suite.options,
     )
 
     def progress(run: Any) -> None:
-        print(f"  {run.task:<32} {run.estimator:<16} seed {run.seed}: {run.estimate:.4f}", file=sys.stderr)
+        print(f"  {run.task:<40} {run.estimator:<16} seed {run.seed}: {run.estimate:.4f}", file=sys.stderr)
 
-    report = run_check(entries, tasks, config, progress=progress, workers=args.workers)
+    report = run_suite(
+        names, tasks, config, task_options=args.task_options, workers=args.workers, progress=progress
+    )
+    if args.reference_json:
+        report.rows.extend(reference_rows(args.reference_json, tasks))
     print(format_table(report.rows))
     checks = wasserstein_checks(report.rows, report.runs)
     if checks:
         print("\n" + format_wasserstein(checks))
-    graded = [r for r in report.rows if r.passed is not None]
-    failed = [r for r in graded if not r.passed] + [c for c in checks if not c.passed]
+    consistency = check_consistency(report.rows) if args.suite == "consistency" else []
+    if consistency:
+        print("\n" + format_consistency(consistency))
+    print("\n" + format_summary(report.rows))
+    graded = [r for r in report.rows if r.passed is not None and r.options != "package"]
+    failed = [r.task for r in graded if not r.passed] + [c.estimator for c in checks if not c.passed]
+    failed += [c.estimator for c in consistency if not c.passed]
     print(
-        f"\n{len(graded) - len(failed)}/{len(graded)} graded rows pass; wall time {report.wall_seconds:.0f} s"
+        f"\n{len(graded) - sum(not r.passed for r in graded)}/{len(graded)} graded rows pass; "
+        f"wall time {report.wall_seconds:.0f} s"
     )
     if args.json:
         write_json(report, args.json)
     if args.plot:
-        plot_curves(report, args.plot)
+        if consistency:
+            plot_consistency(consistency, args.plot)
+        else:
+            plot_curves(report, args.plot)
+    if args.heatmap:
+        plot_heatmap(report.rows, args.heatmap, f"{args.suite}: estimate / truth")
     return 1 if args.fail_on_miss and failed else 0
 
 
 def _tasks(args: argparse.Namespace) -> int:
-    from mifusion.estimators.ground_truth import TASKS
+    from mifusion.evaluation.estimator_check.harness import any_task
+    from mifusion.evaluation.estimator_check.suites import SUITES
+
+    tasks = [any_task(name) for name in SUITES[args.suite].tasks]
+    if args.suite == "ground-truth":
+        from mifusion.estimators.ground_truth import TASKS
+
+        tasks = list(TASKS.values())
 
     items: list[dict[str, Any]] = [
         {
@@ -162,7 +240,7 @@ def _tasks(args: argparse.Namespace) -> int:
             "entropy_y": t.entropy_y,
             "description": t.description,
         }
-        for t in TASKS.values()
+        for t in tasks
     ]
     if args.json:
         print_json(items)
@@ -171,6 +249,6 @@ def _tasks(args: argparse.Namespace) -> int:
     for item in items:
         dims = "x".join(str(d) for d in item["dims"])
         print(
-            f"| {item['name']} | {dims} | {item['truth']:.5f} | {item['entropy_y']:.4f} | {item['description']} |"
+            f"| {item['name']} | {dims} | {item['truth']:.5f} | {'-' if item['entropy_y'] is None else format(item['entropy_y'], '.4f')} | {item['description']} |"
         )
     return 0
