@@ -17,6 +17,7 @@ from mifusion.evaluation.estimator_check.consistency import (
     format_consistency,
     plot_consistency,
 )
+from mifusion.evaluation.estimator_check.entropy_check import format_entropy, run_entropy_check
 from mifusion.evaluation.estimator_check.harness import build_estimator, lookup, run_one
 from mifusion.evaluation.estimator_check.records import CheckConfig, Row
 from mifusion.evaluation.estimator_check.suites import SUITES, reference_rows, run_suite
@@ -173,3 +174,21 @@ def test_cli_suite_mistakes_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main([*argv, "--heatmap", str(heat)]) == 2
     assert "no such file" in capsys.readouterr().err and not heat.exists()
     assert main(["estimators", "check", "--suite", "beyond-normal", "--estimators", "nope"]) == 2
+
+
+def test_label_split_entropy_against_mixture_truths() -> None:
+    """Exact (within tolerance) on separated groups; too high by H(G | Y) when the groups overlap."""
+    rows = {r.task: r for r in run_entropy_check(batches=30)}
+    separated, overlapping = rows["mix-2d-separated"], rows["mix-2d-overlapping"]
+    assert separated.truth == pytest.approx(math.log(2 * math.pi * math.e) + math.log(2), abs=0.01)
+    assert separated.passed and rows["mix-3d-unbalanced"].passed
+    assert not overlapping.passed
+    assert overlapping.estimate - overlapping.truth == pytest.approx(overlapping.label_uncertainty, abs=0.06)
+    assert "| mix-2d-overlapping |" in format_entropy(list(rows.values()))
+
+
+def test_cli_entropy_suite(capsys: pytest.CaptureFixture) -> None:
+    assert main(["estimators", "check", "--suite", "entropy"]) == 0
+    assert "2/3 mixtures within" in capsys.readouterr().out
+    assert main(["estimators", "check", "--suite", "entropy", "--fail-on-miss"]) == 1
+    assert main(["estimators", "check", "--suite", "entropy", "--tasks", "x"]) == 2

@@ -54,10 +54,11 @@ def register(sub: Any) -> None:
     )
     check.add_argument(
         "--suite",
-        choices=("ground-truth", "beyond-normal", "consistency"),
+        choices=("ground-truth", "beyond-normal", "consistency", "entropy"),
         default="ground-truth",
         help="ground-truth (12 tasks, per-task options), beyond-normal (the 40 tasks of Czyz et al. 2023, "
-        "registry defaults) or consistency (independence, data processing, additivity)",
+        "registry defaults), consistency (independence, data processing, additivity) or entropy (MMIM's "
+        "label-split H(Y) on Gaussian mixtures)",
     )
     check.add_argument(
         "--estimators",
@@ -174,6 +175,8 @@ def _check(args: argparse.Namespace) -> int:
     from mifusion.evaluation.estimator_check.suites import SUITES, reference_rows, run_suite
     from mifusion.evaluation.estimator_check.summary import format_summary, plot_heatmap
 
+    if args.suite == "entropy":
+        return _entropy(args)
     suite = SUITES[args.suite]
     defaults = suite.config
     for arg, name in [
@@ -248,6 +251,21 @@ def _check(args: argparse.Namespace) -> int:
     if args.heatmap:
         plot_heatmap(report.rows, args.heatmap, f"{args.suite}: estimate / truth")
     return 1 if args.fail_on_miss and failed else 0
+
+
+def _entropy(args: argparse.Namespace) -> int:
+    from mifusion.evaluation.estimator_check.entropy_check import format_entropy, run_entropy_check
+
+    if args.estimators or args.tasks or args.json or args.plot or args.heatmap or args.reference_json:
+        raise ConfigError("--suite entropy takes only --batch-size, --seeds and --fail-on-miss")
+    batch_size = args.batch_size or 64
+    seeds = args.seeds or 1
+    _positive(argparse.Namespace(batch_size=batch_size, seeds=seeds), "batch_size", "seeds")
+    rows = [row for seed in range(seeds) for row in run_entropy_check(batch_size=batch_size, seed=seed)]
+    print(format_entropy(rows))
+    passed = sum(r.passed for r in rows)
+    print(f"\n{passed}/{len(rows)} mixtures within 0.1 nats of H(Y)")
+    return 1 if args.fail_on_miss and passed < len(rows) else 0
 
 
 def _estimate(args: argparse.Namespace) -> int:
