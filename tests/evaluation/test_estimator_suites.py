@@ -192,3 +192,19 @@ def test_cli_entropy_suite(capsys: pytest.CaptureFixture) -> None:
     assert "2/3 mixtures within" in capsys.readouterr().out
     assert main(["estimators", "check", "--suite", "entropy", "--fail-on-miss"]) == 1
     assert main(["estimators", "check", "--suite", "entropy", "--tasks", "x"]) == 2
+
+
+def test_cli_from_json_merges_reports_and_package_rows(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    base = ["estimators", "check", "--suite", "beyond-normal", "--workers", "1", "--tasks", "1v1-normal-0.75"]
+    base += ["--heldout", "1000", "--samples", "64"]
+    assert main([*base, "--estimators", "cca", "--json", str(tmp_path / "a.json")]) == 0
+    package = tmp_path / "pkg.json"
+    package.write_text(
+        '[{"task": "1v1-normal-0.75", "estimator": "benchmark-mi mine", "seed": 0, "estimate": 0.41}]'
+    )
+    capsys.readouterr()
+    argv = [*base, "--from-json", "--reference-json", str(tmp_path / "a.json"), str(package)]
+    assert main([*argv, "--heatmap", str(tmp_path / "h.png")]) == 0
+    out = capsys.readouterr().out
+    assert "| task | truth | cca | benchmark-mi mine |" in out and (tmp_path / "h.png").is_file()
+    assert main([*base, "--from-json"]) == 2

@@ -79,7 +79,21 @@ def register(sub: Any) -> None:
         "labelled row each)",
     )
     check.add_argument(
-        "--reference-json", metavar="IN", help="another implementation's estimates to grade in the same table"
+        "--reference-json",
+        nargs="+",
+        metavar="IN",
+        help="another implementation's estimates (benchmarks/beyond_normal_package.py) or earlier --json "
+        "reports, shown in the same table",
+    )
+    check.add_argument(
+        "--from-json",
+        action="store_true",
+        help="run nothing: tabulate the --reference-json files only (summary, matrix, heat map)",
+    )
+    check.add_argument(
+        "--options",
+        choices=("defaults", "protocol"),
+        help="override the suite's options: registry defaults, or the per-task options (labelled rows)",
     )
     check.add_argument("--heatmap", metavar="OUT.png", help="draw estimate / truth per task and estimator")
     check.add_argument(
@@ -163,7 +177,7 @@ def _check(args: argparse.Namespace) -> int:
         format_consistency,
         plot_consistency,
     )
-    from mifusion.evaluation.estimator_check.harness import any_task, load_estimators, lookup
+    from mifusion.evaluation.estimator_check.harness import CheckReport, any_task, load_estimators, lookup
     from mifusion.evaluation.estimator_check.records import CheckConfig
     from mifusion.evaluation.estimator_check.report import (
         format_table,
@@ -173,7 +187,7 @@ def _check(args: argparse.Namespace) -> int:
         write_json,
     )
     from mifusion.evaluation.estimator_check.suites import SUITES, reference_rows, run_suite
-    from mifusion.evaluation.estimator_check.summary import format_summary, plot_heatmap
+    from mifusion.evaluation.estimator_check.summary import format_matrix, format_summary, plot_heatmap
 
     if args.suite == "entropy":
         return _entropy(args)
@@ -192,10 +206,13 @@ def _check(args: argparse.Namespace) -> int:
     _positive(args, "samples", "heldout", "seeds", "steps", "batch_size", "workers", "threads")
     if args.batch_size > min(args.samples, args.heldout):
         raise ConfigError(f"--batch-size {args.batch_size} exceeds --samples or --heldout; lower it")
-    if args.task_options and suite.options != "defaults":
+    if args.task_options and (args.options or suite.options) != "defaults":
         raise ConfigError(f"--task-options: the {args.suite} suite already runs with per-task options")
-    if args.reference_json and not Path(args.reference_json).is_file():
-        raise ConfigError(f"--reference-json: no such file: {args.reference_json}")
+    for path in args.reference_json or []:
+        if not Path(path).is_file():
+            raise ConfigError(f"--reference-json: no such file: {path}")
+    if args.from_json and not args.reference_json:
+        raise ConfigError("--from-json needs --reference-json FILE...")
     load_estimators()
     names = args.estimators or list(suite.estimators or ESTIMATORS.names())
     if not names:
@@ -208,6 +225,7 @@ def _check(args: argparse.Namespace) -> int:
             "--tasks: the check needs at least one two-variable task (see 'mifusion estimators tasks')"
         )
     torch.set_num_threads(args.threads)
+    options = args.options or suite.options
     config = CheckConfig(
         train_samples=args.samples,
         heldout_samples=args.heldout,
@@ -215,17 +233,20 @@ def _check(args: argparse.Namespace) -> int:
         steps=args.steps,
         seeds=args.seeds,
         lr=args.lr,
-        options=suite.options,
+        options=options,
     )
 
     def progress(run: Any) -> None:
         print(f"  {run.task:<40} {run.estimator:<16} seed {run.seed}: {run.estimate:.4f}", file=sys.stderr)
 
-    report = run_suite(
-        names, tasks, config, task_options=args.task_options, workers=args.workers, progress=progress
-    )
-    if args.reference_json:
-        report.rows.extend(reference_rows(args.reference_json, tasks))
+    if args.from_json:
+        report = CheckReport(config, [], [], 0.0)
+    else:
+        report = run_suite(
+            names, tasks, config, task_options=args.task_options, workers=args.workers, progress=progress
+        )
+    for path in args.reference_json or []:
+        report.rows.extend(reference_rows(path, tasks))
     print(format_table(report.rows))
     checks = wasserstein_checks(report.rows, report.runs)
     if checks:
@@ -234,6 +255,8 @@ def _check(args: argparse.Namespace) -> int:
     if consistency:
         print("\n" + format_consistency(consistency))
     print("\n" + format_summary(report.rows))
+    if args.suite == "beyond-normal":
+        print("\n" + format_matrix(report.rows))
     graded = [r for r in report.rows if r.passed is not None and r.options != "package"]
     failed = [r.task for r in graded if not r.passed] + [c.estimator for c in checks if not c.passed]
     failed += [c.estimator for c in consistency if not c.passed]
@@ -256,7 +279,15 @@ def _check(args: argparse.Namespace) -> int:
 def _entropy(args: argparse.Namespace) -> int:
     from mifusion.evaluation.estimator_check.entropy_check import format_entropy, run_entropy_check
 
-    if args.estimators or args.tasks or args.json or args.plot or args.heatmap or args.reference_json:
+    if (
+        args.estimators
+        or args.tasks
+        or args.json
+        or args.plot
+        or args.heatmap
+        or args.reference_json
+        or args.options
+    ):
         raise ConfigError("--suite entropy takes only --batch-size, --seeds and --fail-on-miss")
     batch_size = args.batch_size or 64
     seeds = args.seeds or 1

@@ -94,7 +94,8 @@ def run_suite(
 
 
 def reference_rows(path: str | Path, tasks: Sequence[Task]) -> list[Row]:
-    """Rows of another implementation's estimates, graded with the same tolerance (``options="package"``).
+    """Rows of another implementation's estimates, graded with the same tolerance (``options="package"``),
+    or the rows of an earlier check's ``--json`` report (as they were graded).
 
     The JSON (``benchmarks/beyond_normal_package.py``) is a list of ``{"task", "estimator", "seed",
     "estimate", "seconds"}``; estimates of tasks not in ``tasks`` are left out.
@@ -102,7 +103,13 @@ def reference_rows(path: str | Path, tasks: Sequence[Task]) -> list[Row]:
     try:
         records = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
-        raise ConfigError(f"--reference-json {path}: {err}") from err
+        raise ConfigError(f"{path}: {err}") from err
+    if isinstance(records, dict) and "rows" in records:  # a check's own --json report
+        fields = {f.name for f in dataclasses.fields(Row)}
+        names = {t.name for t in tasks}
+        return [
+            Row(**{k: v for k, v in r.items() if k in fields}) for r in records["rows"] if r["task"] in names
+        ]
     by_name = {t.name: t for t in tasks}
     rows = []
     for estimator in dict.fromkeys(r["estimator"] for r in records):
