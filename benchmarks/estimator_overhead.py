@@ -99,7 +99,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mifusion.estimators.base import ESTIMATORS
-    from mifusion.estimators.check import load_estimators
+    from mifusion.evaluation.estimator_check.harness import load_estimators
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)

@@ -62,6 +62,8 @@ class Task:
         transform: name of the element-wise map applied to every observed variable ("identity", "asinh",
             "cube-root-ish" = x sqrt|x|).
         entropy_y: differential entropy of the observed last variable in nats (None when unknown).
+        observe: optional map from the latent arrays to the observed arrays (replaces ``transform``; it
+            may differ per variable and change a dimension, e.g. the Beyond-Normal swiss roll), injective.
     """
 
     name: str
@@ -73,10 +75,18 @@ class Task:
     log_ratio: Callable[[list[Array]], Array]
     transform: str = "identity"
     entropy_y: float | None = None
+    observe: Callable[[list[Array]], list[Array]] | None = None
+
+    def sample_arrays(self, n: int, rng: np.random.Generator) -> list[Array]:
+        """Observed samples: one float64 array (n, d_i) per variable."""
+        latent = self.sample_latent(n, rng)
+        if self.observe is not None:
+            return self.observe(latent)
+        return [TRANSFORMS[self.transform](v) for v in latent]
 
     def sample(self, n: int, rng: np.random.Generator) -> list[Tensor]:
         """Observed samples: one float32 tensor (n, d_i) per variable."""
-        return [torch.from_numpy(TRANSFORMS[self.transform](v)).float() for v in self.sample_latent(n, rng)]
+        return [torch.from_numpy(np.ascontiguousarray(v)).float() for v in self.sample_arrays(n, rng)]
 
 
 TRANSFORMS: dict[str, Callable[[Array], Array]] = {

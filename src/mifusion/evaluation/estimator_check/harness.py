@@ -7,7 +7,7 @@ reported estimate is the mean of the estimator's ``estimate`` over consecutive h
 ``batch_size`` rows. Barber-Agakov is built with the task's closed-form H(Y) (``entropy_y``), so it tests q(y|x) only.
 Grading (see :func:`grade`): MI estimates within max(0.05 nats, 10 %) of the truth on tasks whose truth
 is at most 2 nats (InfoNCE against min(truth, log B)); Jensen-Shannon within 10 % of its Monte Carlo
-truth (in JSD nats); Wasserstein is checked separately (:mod:`mifusion.estimators.check_report`).
+truth (in JSD nats); Wasserstein is checked separately (:mod:`mifusion.evaluation.estimator_check.report`).
 
 Example:
     >>> cfg = CheckConfig(steps=2, train_samples=64, heldout_samples=32, batch_size=16, seeds=1)
@@ -29,19 +29,39 @@ from torch import Tensor
 
 from mifusion.errors import MifusionError
 from mifusion.estimators.base import Bound, EstimatorEntry, MIEstimator
-from mifusion.estimators.check_types import CheckConfig, Row, RunResult
-from mifusion.estimators.ground_truth import Task, dim_to_jsd, monte_carlo_js
+from mifusion.estimators.fitting import fit, heldout_estimates
+from mifusion.estimators.ground_truth import Task, monte_carlo_js
+from mifusion.evaluation.estimator_check.grading import grade
+from mifusion.evaluation.estimator_check.records import (
+    INFONCE_NAMES,
+    JS_TRAINED_NAMES,
+    CheckConfig,
+    Row,
+    RunResult,
+)
 
-INFONCE_NAMES = frozenset({"infonce", "cpc"})
-ABS_TOLERANCE = 0.05  # nats
-REL_TOLERANCE = 0.10
-GRADED_MAX_TRUTH = 2.0  # nats: lower bounds are graded only up to this truth
-JS_ABS_TOLERANCE = 0.01  # JSD nats, for tasks whose JSD is ~0
 JS_MONTE_CARLO_SAMPLES = 400_000
 BA_DISTRIBUTIONS = {"student-t": "student_t", "uniform": "mixture"}
 """Barber-Agakov's q family per task family (Gaussian elsewhere): no single family passes every task."""
-JS_TRAINED_NAMES = frozenset({"dv", "mine", "nwj"})
-"""Families whose critic the check trains with the JS objective (``train_objective="js"``)."""
+
+
+def classical_builder(*dims: int, **options: Any) -> MIEstimator:
+    """Marks a classical (untrained) estimator's entry; it is never built."""
+    raise UnsupportedTask("classical estimators are functions of the samples, not modules")
+
+
+CLASSICAL_ENTRIES: dict[str, EstimatorEntry] = {
+    "ksg": EstimatorEntry(classical_builder, Bound.NEITHER, "mi", "KSG k-nearest neighbours (k = 3)"),
+    "cca": EstimatorEntry(classical_builder, Bound.NEITHER, "mi", "Gaussian MI from canonical correlations"),
+}
+"""The classical baselines (:mod:`mifusion.estimators.classical`) as check entries."""
+
+
+def lookup(name: str) -> EstimatorEntry:
+    """A registered estimator family or a classical baseline by name."""
+    from mifusion.estimators.base import ESTIMATORS
+
+    return CLASSICAL_ENTRIES[name] if name in CLASSICAL_ENTRIES else ESTIMATORS.get(name)
 
 
 def task_options(name: str, task: Task) -> dict[str, Any]:
@@ -70,7 +90,7 @@ class UnsupportedTask(Exception):
 
 def build_estimator(name: str, entry: EstimatorEntry, task: Task, config: CheckConfig) -> MIEstimator:
     """Builds the estimator for ``task`` (``builder(*dims)``) with the protocol's critic size."""
-    options = task_options(name, task)
+    options = task_options(name, task) if config.options == "protocol" else {}
     try:
         return entry.builder(
             *task.dims, hidden_dim=config.hidden_dim, num_layers=config.num_layers, **options
@@ -93,28 +113,42 @@ def gradient_norms(estimator: MIEstimator, views: Sequence[Tensor]) -> dict[str,
     return {f"gradient_norm_{k}": float(v) for k, v in norms.items()}
 
 
-def _mean_estimate(
-    estimator: MIEstimator,
-    data: list[Tensor],
-    batch_size: int,
-    max_batches: int | None,
-) -> float:
-    """Mean estimate over consecutive held-out batches (eval mode, no gradients)."""
-    n = data[0].shape[0]
-    values = []
-    estimator.eval()
-    with torch.no_grad():
-        for i, start in enumerate(range(0, n - batch_size + 1, batch_size)):
-            if max_batches is not None and i >= max_batches:
-                break
-            out = estimator(*(d[start : start + batch_size] for d in data))
-            values.append(float(out.estimate))
-    estimator.train()
-    return float(np.mean(values))
+def _run_classical(name: str, task: Task, seed: int, config: CheckConfig) -> RunResult:
+    """A classical estimator on consecutive held-out blocks of ``config.classical_block`` rows."""
+    from mifusion.estimators.classical import CLASSICAL
+
+    if len(task.dims) != 2:
+        return RunResult(
+            name, task.name, seed, math.nan, 0.0, False, skipped="two variables only", options=config.options
+        )
+    heldout = task.sample_arrays(config.heldout_samples, np.random.default_rng([seed, 1]))
+    block = min(config.classical_block, config.heldout_samples)
+    start = time.perf_counter()
+    values = [
+        CLASSICAL[name](heldout[0][i : i + block], heldout[1][i : i + block])
+        for i in range(0, config.heldout_samples - block + 1, block)
+    ]
+    seconds = time.perf_counter() - start
+    estimate = float(np.mean(values))
+    diverged = not math.isfinite(estimate)
+    return RunResult(
+        name,
+        task.name,
+        seed,
+        estimate,
+        0.0,
+        diverged,
+        batch_estimates=values,
+        seconds=seconds,
+        options=config.options,
+    )
 
 
 def run_one(name: str, entry: EstimatorEntry, task: Task, seed: int, config: CheckConfig) -> RunResult:
     """Trains ``entry`` on ``task`` with ``seed`` and evaluates it on the held-out set."""
+    if entry.builder is classical_builder:
+        return _run_classical(name, task, seed, config)
+    started = time.perf_counter()
     rng = np.random.default_rng([seed, 0])
     train = task.sample(config.train_samples, rng)
     heldout = task.sample(config.heldout_samples, np.random.default_rng([seed, 1]))
@@ -122,87 +156,43 @@ def run_one(name: str, entry: EstimatorEntry, task: Task, seed: int, config: Che
     try:
         estimator = build_estimator(name, entry, task, config)
     except UnsupportedTask as err:
-        return RunResult(name, task.name, seed, float("nan"), 0.0, False, skipped=str(err))
-    optimiser = torch.optim.Adam(estimator.parameters(), lr=config.lr)
-    every = max(1, config.steps // config.curve_points)
-    generator = torch.Generator().manual_seed(seed)
-    curve: list[tuple[int, float]] = []
-    diverged, train_time = False, 0.0
-    for step in range(1, config.steps + 1):
-        start = time.perf_counter()
-        index = torch.randint(0, config.train_samples, (config.batch_size,), generator=generator)
-        out = estimator(*(d[index] for d in train))
-        if not (torch.isfinite(out.loss) and torch.isfinite(out.estimate)):
-            diverged = True
-            break
-        optimiser.zero_grad(set_to_none=True)
-        out.loss.backward()
-        optimiser.step()
-        train_time += time.perf_counter() - start
-        if step % every == 0 or step == config.steps:
-            curve.append((step, _mean_estimate(estimator, heldout, config.batch_size, config.curve_batches)))
-    estimate = float("nan") if diverged else _mean_estimate(estimator, heldout, config.batch_size, None)
-    diverged = diverged or not math.isfinite(estimate)
-    diagnostics = {k: float(v.detach().float().mean()) for k, v in out.diagnostics.items() if v.numel() > 0}
+        return RunResult(
+            name, task.name, seed, float("nan"), 0.0, False, skipped=str(err), options=config.options
+        )
+    result = fit(
+        estimator,
+        train,
+        heldout,
+        steps=config.steps,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        seed=seed,
+        curve_points=config.curve_points,
+        curve_batches=config.curve_batches,
+    )
+    values = heldout_estimates(estimator, heldout, config.batch_size) if not result.diverged else np.array([])
+    estimate = float(values.mean()) if values.size else float("nan")
+    diverged = result.diverged or not math.isfinite(estimate)
+    last = result.last
+    diagnostics = {}
+    if last is not None:
+        diagnostics = {
+            k: float(v.detach().float().mean()) for k, v in last.diagnostics.items() if v.numel() > 0
+        }
     if not diverged:
         diagnostics.update(gradient_norms(estimator, [d[: config.batch_size] for d in heldout]))
     return RunResult(
-        name, task.name, seed, estimate, 1000.0 * train_time / max(step, 1), diverged, curve, diagnostics
-    )
-
-
-def grade(
-    name: str,
-    entry: EstimatorEntry,
-    task: Task,
-    runs: Sequence[RunResult],
-    config: CheckConfig,
-    js_truth: float | None,
-) -> Row:
-    """Aggregates one estimator's seeds on one task into a graded :class:`Row`."""
-    if all(r.skipped for r in runs):
-        return Row(
-            task.name, name, entry.measures, task.truth, None, math.nan, math.nan, None, "skipped", 0.0
-        )
-    values = np.array([r.estimate for r in runs])
-    mean, std = float(values.mean()), float(values.std())
-    ms = float(np.mean([r.ms_per_step for r in runs]))
-    if any(r.diverged for r in runs):
-        return Row(
-            task.name, name, entry.measures, task.truth, None, mean, std, False, "diverged (NaN/inf)", ms
-        )
-    if entry.measures == "js":
-        if js_truth is None:
-            return Row(task.name, name, "js", None, None, mean, std, None, "no JS truth", ms)
-        target = dim_to_jsd(js_truth)  # estimates are JSD lower bounds in nats, (V + log 4) / 2
-        ok = abs(mean - target) <= max(JS_ABS_TOLERANCE, REL_TOLERANCE * target)
-        return Row(task.name, name, "js", target, target, mean, std, ok, "JS divergence (MC truth)", ms)
-    if entry.measures != "mi":
-        return Row(task.name, name, entry.measures, None, None, mean, std, None, "see Wasserstein checks", ms)
-    target, note = task.truth, ""
-    if name in INFONCE_NAMES:
-        target = min(task.truth, math.log(config.batch_size))
-        note = "vs min(truth, log B)"
-    tolerance = max(ABS_TOLERANCE, REL_TOLERANCE * target)
-    if entry.bound is Bound.UPPER:
-        return Row(
-            task.name,
-            name,
-            "mi",
-            task.truth,
-            target,
-            mean,
-            std,
-            mean >= target - tolerance,
-            "upper bound",
-            ms,
-        )
-    if task.truth > GRADED_MAX_TRUTH:
-        return Row(
-            task.name, name, "mi", task.truth, target, mean, std, None, "truth > 2 nats: not graded", ms
-        )
-    return Row(
-        task.name, name, "mi", task.truth, target, mean, std, abs(mean - target) <= tolerance, note, ms
+        name,
+        task.name,
+        seed,
+        estimate,
+        1000.0 * result.train_seconds / max(result.steps, 1),
+        diverged,
+        result.curve,
+        diagnostics,
+        batch_estimates=[float(v) for v in values],
+        seconds=time.perf_counter() - started,
+        options=config.options,
     )
 
 
@@ -228,12 +218,17 @@ def load_estimators() -> None:
 
 def _run_registered(name: str, task_name: str, seed: int, config: CheckConfig) -> RunResult:
     """Worker entry point: one thread, the estimator looked up in the registry by name."""
-    from mifusion.estimators.base import ESTIMATORS
-    from mifusion.estimators.ground_truth import get_task
-
     torch.set_num_threads(1)
     load_estimators()
-    return run_one(name, ESTIMATORS.get(name), get_task(task_name), seed, config)
+    return run_one(name, lookup(name), any_task(task_name), seed, config)
+
+
+def any_task(name: str) -> Task:
+    """A task of any suite by name (ground truth, Beyond Normal, consistency)."""
+    from mifusion.estimators.beyond_normal import find_task
+    from mifusion.evaluation.estimator_check.consistency import CONSISTENCY_TASKS
+
+    return CONSISTENCY_TASKS[name] if name in CONSISTENCY_TASKS else find_task(name)
 
 
 def run_check(

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from mifusion.estimators.base import ESTIMATORS
-from mifusion.estimators.check import CheckConfig, load_estimators, run_check
-from mifusion.estimators.check_report import wasserstein_checks
 from mifusion.estimators.ground_truth import DEFAULT_TASKS, get_task
+from mifusion.evaluation.estimator_check.harness import CheckConfig, load_estimators, run_check
+from mifusion.evaluation.estimator_check.report import wasserstein_checks
 
 REDUCED = CheckConfig(seeds=1)  # the default protocol with one seed
 REDUCED_CASES = [

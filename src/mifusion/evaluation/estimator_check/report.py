@@ -1,10 +1,10 @@
-"""Tables, JSON and plots of a ground-truth check (:mod:`mifusion.estimators.check`).
+"""Tables, JSON and plots of a ground-truth check (:mod:`mifusion.evaluation.estimator_check.harness`).
 
 Example:
-    >>> from mifusion.estimators.check_types import Row
+    >>> from mifusion.evaluation.estimator_check.records import Row
     >>> row = Row("gauss-1d-rho0.5", "dv", "mi", 0.14384, 0.14384, 0.15, 0.01, True, "", 1.2)
     >>> print(format_table([row]).splitlines()[2])
-    | gauss-1d-rho0.5 | 0.1438 | dv | 0.1500 ± 0.0100 | +0.0062 | pass | 1.20 |  |
+    | gauss-1d-rho0.5 | 0.1438 | dv [per-task options] | 0.1500 ± 0.0100 | [nan, nan] | +0.0062 | pass | 1.20 |  |
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from mifusion.estimators.check import CheckReport
-from mifusion.estimators.check_types import Row, RunResult
+from mifusion.evaluation.estimator_check.harness import CheckReport
+from mifusion.evaluation.estimator_check.records import Row, RunResult, label
 from mifusion.writers import atomic_write_text
 
 ZERO_NOISE_FLOOR = 0.02  # Wasserstein units: |W(rho=0)| below this (or 3 seed std) counts as zero
@@ -33,17 +33,18 @@ def _fmt(value: float | None, spec: str = ".4f") -> str:
 
 
 def format_table(rows: Sequence[Row]) -> str:
-    """A Markdown table: task, truth, estimator, estimate mean ± std over seeds, bias, pass/fail, ms/step."""
+    """A Markdown table: task, truth, estimator, estimate mean ± std over seeds, its 95 % bootstrap interval,
+    bias, pass/fail, ms/step (an estimator run with per-task options is labelled so)."""
     lines = [
-        "| task | truth | estimator | estimate (mean ± std) | bias | result | ms/step | note |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | truth | estimator | estimate (mean ± std) | 95 % CI | bias | result | ms/step | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         result = {True: "pass", False: "FAIL", None: "n/a"}[r.passed]
         bias = None if r.bias is None else r.bias
         lines.append(
-            f"| {r.task} | {_fmt(r.truth)} | {r.estimator} | {r.mean:.4f} ± {r.std:.4f} | "
-            f"{_fmt(bias, '+.4f')} | {result} | {r.ms_per_step:.2f} | {r.note} |"
+            f"| {r.task} | {_fmt(r.truth)} | {label(r)} | {r.mean:.4f} ± {r.std:.4f} | "
+            f"[{r.ci_low:.4f}, {r.ci_high:.4f}] | {_fmt(bias, '+.4f')} | {result} | {r.ms_per_step:.2f} | {r.note} |"
         )
     return "\n".join(lines)
 

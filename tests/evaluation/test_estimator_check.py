@@ -12,9 +12,15 @@ from torch import Tensor, nn
 
 from mifusion.cli import main
 from mifusion.estimators.base import ESTIMATORS, Bound, EstimatorEntry, MIEstimator, MIOutput
-from mifusion.estimators.check import CheckConfig, Row, RunResult, grade, run_check, run_one
-from mifusion.estimators.check_report import format_table, plot_curves, wasserstein_checks, write_json
 from mifusion.estimators.ground_truth import TASKS
+from mifusion.evaluation.estimator_check.grading import grade
+from mifusion.evaluation.estimator_check.harness import CheckConfig, Row, RunResult, run_check, run_one
+from mifusion.evaluation.estimator_check.report import (
+    format_table,
+    plot_curves,
+    wasserstein_checks,
+    write_json,
+)
 
 TINY = CheckConfig(train_samples=512, heldout_samples=256, batch_size=64, steps=150, seeds=2, lr=5e-3)
 
@@ -145,7 +151,7 @@ def test_cli_check_writes_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     monkeypatch.setattr(ESTIMATORS, "_items", {"tiny": EstimatorEntry(tiny_entry, Bound.LOWER)})
-    monkeypatch.setattr("mifusion.estimators.check.load_estimators", lambda: None)
+    monkeypatch.setattr("mifusion.evaluation.estimator_check.harness.load_estimators", lambda: None)
     out = tmp_path / "check.json"
     argv = ["estimators", "check", "--tasks", "gauss-1d-rho0.5", "--steps", "20", "--seeds", "1"]
     argv += [
