@@ -67,3 +67,12 @@ def check_destination(dst: str, to: str | None) -> None:
         raise DataError(f"{dst}: exists and is not a mifusion safe-format directory; choose a new path")
     if dataset_writer(dst, to) == "mmsa" and path.is_dir():
         raise DataError(f"{dst}: is a directory; give a .pkl file path for the MMSA pickle")
+
+
+def require_positive(args: argparse.Namespace, *names: str) -> None:
+    """Raises ConfigError naming the first of ``names`` (argparse destinations) that is below 1."""
+    from mifusion.errors import ConfigError
+
+    for name in names:
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
