@@ -53,7 +53,11 @@ from baselines_grounds import (  # benchmarks/ is not a package: its folder goes
 )
 
 __all__ = ["averaged_features", "main", "ridge_fit"]
-MODELS = ("lf_dnn", "tfn", "lmf", "mult", "misa", "ef_lstm", "mag_bert", "mmim")
+MODELS = (
+    *("lf_dnn", "tfn", "lmf", "mult", "misa", "ef_lstm", "mag_bert", "mmim"),
+    *("self_mm", "tetfn", "cenet", "almt", "mfn", "graph_mfn", "mfm", "mctn", "mlf_dnn", "mtfn", "mlmf"),
+    "tfr_net",
+)
 TEXT_ONLY = "text-only"
 RUN_SETS = ("train.num_threads=1", "train.device=cpu")
 SMOKE_SETS = ("train.epochs=1", "model.hidden_dim=16", "data.synth.n=120")

@@ -58,3 +58,10 @@ def test_averaged_features_ignore_padding_and_special_tokens() -> None:
     feats = module.averaged_features(split, vocab=8)
     assert feats["audio"].tolist() == [[2.0]]
     np.testing.assert_allclose(feats["text"][0], [0, 0, 0, 0, 0, 2 / 3, 1 / 3, 0])
+
+
+def test_every_registered_model_can_have_a_row() -> None:
+    """``--models`` offers every model of the registry, so no model is left out of the benchmark by omission."""
+    from mifusion.models import MODELS as REGISTRY
+
+    assert set(_module().MODELS) == set(REGISTRY.names())
